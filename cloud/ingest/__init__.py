@@ -1,0 +1,1 @@
+"""Ingest: JetStream events → ClickHouse, exactly once per (store_id, seq)."""

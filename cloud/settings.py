@@ -1,0 +1,58 @@
+"""Cloud settings: one frozen object, read once from `JXC_*` environment variables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; raised at start-up, never later."""
+
+
+class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # `chdb:///<dir>` is the embedded engine (one process per data dir);
+    # `http(s)://user:pass@host:8123` a real ClickHouse server or cluster.
+    clickhouse_url: str = "chdb:///.jxc/cloud/chdb"
+    database: str = "jxc"
+    nats_url: str = "nats://127.0.0.1:14222"
+    host: str = "127.0.0.1"
+    port: int = 8200
+    ingest_enabled: bool = True
+    ingest_durable: str = "jxc-ingest"
+    ingest_fetch_batch: int = 256
+    # Bearer token for the cloud API; when unset, `jxc cloud serve` creates one under JXC_HOME.
+    api_token: str | None = None
+    home: Path = Path(".jxc")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CloudSettings:
+        home = Path(env.get("JXC_HOME", ".jxc"))
+        database = env.get("JXC_CLICKHOUSE_DATABASE", cls.database)
+        if not _DATABASE_NAME.match(database):
+            raise SettingsError(f"JXC_CLICKHOUSE_DATABASE={database!r} is not a plain identifier")
+        url = env.get("JXC_CLICKHOUSE_URL", f"chdb:///{(home / 'cloud' / 'chdb').resolve()}")
+        if not url.startswith(("chdb://", "http://", "https://")):
+            raise SettingsError(
+                f"JXC_CLICKHOUSE_URL={url!r}: use chdb:///<dir> or http(s)://host:port"
+            )
+        try:
+            return cls(
+                clickhouse_url=url,
+                database=database,
+                nats_url=env.get("JXC_NATS_URL", cls.nats_url),
+                host=env.get("JXC_CLOUD_HOST", cls.host),
+                port=int(env.get("JXC_CLOUD_PORT", cls.port)),
+                ingest_enabled=env.get("JXC_INGEST_ENABLED", "1") not in ("0", "false", "no"),
+                ingest_durable=env.get("JXC_INGEST_DURABLE", cls.ingest_durable),
+                ingest_fetch_batch=int(env.get("JXC_INGEST_FETCH_BATCH", cls.ingest_fetch_batch)),
+                api_token=env.get("JXC_CLOUD_API_TOKEN") or None,
+                home=home,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"invalid cloud setting: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Transport health: how far each store's events have landed in ClickHouse."""

@@ -1,0 +1,1 @@
+"""Item master: what the store sells, at what price, in which unit."""

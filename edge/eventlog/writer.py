@@ -1,0 +1,239 @@
+"""The one writer of the store database.
+
+Every change goes through here as a `Fact`: its state statements, its events (sealed onto the
+hash chain) and their outbox rows commit in ONE SQLite transaction, or not at all. Facts that
+arrive together share a transaction (group commit), each in its own savepoint, so one rejected
+fact never takes its neighbours down and one fsync serves many scans.
+
+The chain head is read inside each write transaction (under BEGIN IMMEDIATE), so an admin
+command writing to the same file from another process can never fork the chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import structlog
+
+from edge.errors import Rejected, RetryableError, StorageUnavailable
+from protocol.envelope import GENESIS_HASH, Envelope, encode_envelope, seal
+from protocol.events import Event, event_type_name
+
+log = structlog.get_logger(__name__)
+
+
+class _FirstSeq:
+    """Placeholder in statement parameters, replaced by the seq of the fact's first event."""
+
+    def __repr__(self) -> str:
+        return "FIRST_SEQ"
+
+
+FIRST_SEQ: Any = _FirstSeq()
+
+Statement = tuple[str, Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One business fact: the events that record it and the state changes they imply."""
+
+    events: tuple[Event, ...]
+    occurred_at: datetime
+    device_id: str
+    operator_id: str = ""
+    statements: tuple[Statement, ...] = ()
+
+
+@dataclass(slots=True)
+class _Job:
+    fact: Fact | None  # None: acknowledge the outbox up to `published_up_to`
+    future: asyncio.Future[Any]
+    published_up_to: int = 0
+
+
+@dataclass(slots=True)
+class _Batch:
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    outcomes: list[Any] = field(default_factory=list)
+
+
+_STOP = object()
+
+
+def _epoch_us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+class EventLogWriter:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        store_id: str,
+        clock: Callable[[], datetime],
+        new_event_id: Callable[[datetime], uuid.UUID],
+        batch_max: int = 256,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._store_id = store_id
+        self._clock = clock
+        self._new_event_id = new_event_id
+        self._batch_max = batch_max
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[_Job | object] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"eventlog-writer:{self._store_id}")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop. Later calls get a retryable error."""
+        if self._task is None:
+            return
+        self._closing = True
+        await self._queue.put(_STOP)
+        await self._task
+        self._task = None
+
+    async def record(self, fact: Fact) -> tuple[Envelope, ...]:
+        """Commit a fact; returns its sealed envelopes once they are durable."""
+        return await self._submit(_Job(fact=fact, future=self._new_future()))  # type: ignore[no-any-return]
+
+    async def acknowledge_published(self, up_to_seq: int) -> None:
+        """JetStream stored every event up to `up_to_seq`: drop them from the outbox."""
+        await self._submit(_Job(fact=None, future=self._new_future(), published_up_to=up_to_seq))
+
+    def _new_future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _submit(self, job: _Job) -> Any:
+        if self._closing or self._task is None:
+            raise RetryableError("the event log is not accepting writes (shutting down)")
+        await self._queue.put(job)
+        return await job.future
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            jobs: list[_Job] = []
+            if item is _STOP:
+                stopping = True
+            else:
+                assert isinstance(item, _Job)
+                jobs.append(item)
+            while len(jobs) < self._batch_max and not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is _STOP:
+                    stopping = True
+                    continue
+                assert isinstance(more, _Job)
+                jobs.append(more)
+            if jobs:
+                await self._commit(jobs)
+
+    async def _commit(self, jobs: list[_Job]) -> None:
+        conn = self._conn
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            batch, last_seq = await self._apply(jobs)
+            if batch.rows:
+                await conn.executemany(
+                    "INSERT INTO events(seq, event_id, type, occurred_at_us, recorded_at_us,"
+                    " hash, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    batch.rows,
+                )
+                await conn.executemany(
+                    "INSERT INTO outbox(seq) VALUES (?)", [(row[0],) for row in batch.rows]
+                )
+            await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            log.error("eventlog.commit_failed", store_id=self._store_id, error=str(exc))
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(StorageUnavailable(f"event log commit failed: {exc}"))
+            return
+        for job, outcome in zip(jobs, batch.outcomes, strict=True):
+            if job.future.done():  # the caller went away (request cancelled)
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+        if batch.rows and self._on_commit is not None:
+            self._on_commit(last_seq)
+
+    async def _apply(self, jobs: list[_Job]) -> tuple[_Batch, int]:
+        conn = self._conn
+        async with conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") as cur:
+            head_row = await cur.fetchone()
+        seq, head = (int(head_row[0]), bytes(head_row[1])) if head_row else (0, GENESIS_HASH)
+        recorded_at = self._clock()
+        batch = _Batch()
+        for job in jobs:
+            fact = job.fact
+            if fact is None:
+                await conn.execute("DELETE FROM outbox WHERE seq <= ?", (job.published_up_to,))
+                batch.outcomes.append(None)
+                continue
+            if fact.statements:
+                try:
+                    await self._apply_statements(fact, first_seq=seq + 1)
+                except sqlite3.IntegrityError as exc:
+                    batch.outcomes.append(Rejected(f"conflicts with stored state: {exc}"))
+                    continue
+            envelopes = []
+            for event in fact.events:
+                seq += 1
+                envelope = seal(
+                    event,
+                    event_id=self._new_event_id(recorded_at),
+                    store_id=self._store_id,
+                    seq=seq,
+                    prev_hash=head,
+                    occurred_at=fact.occurred_at,
+                    recorded_at=recorded_at,
+                    device_id=fact.device_id,
+                    operator_id=fact.operator_id,
+                )
+                head = envelope.hash
+                envelopes.append(envelope)
+                batch.rows.append(
+                    (
+                        seq,
+                        envelope.event_id.bytes,
+                        event_type_name(event),
+                        _epoch_us(envelope.occurred_at),
+                        _epoch_us(recorded_at),
+                        envelope.hash,
+                        encode_envelope(envelope),
+                    )
+                )
+            batch.outcomes.append(tuple(envelopes))
+        return batch, seq
+
+    async def _apply_statements(self, fact: Fact, *, first_seq: int) -> None:
+        conn = self._conn
+        await conn.execute("SAVEPOINT fact")
+        try:
+            for sql, params in fact.statements:
+                await conn.execute(
+                    sql, [first_seq if p is FIRST_SEQ else p for p in params]
+                )
+        except sqlite3.IntegrityError:
+            await conn.execute("ROLLBACK TO fact")
+            await conn.execute("RELEASE fact")
+            raise
+        await conn.execute("RELEASE fact")

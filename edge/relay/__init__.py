@@ -1,0 +1,1 @@
+"""Outbox relay: the edge's only path to NATS JetStream."""

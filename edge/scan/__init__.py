@@ -1,0 +1,1 @@
+"""Scan verification: may this scanned item be sold?"""

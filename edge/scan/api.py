@@ -1,0 +1,62 @@
+"""POST /v1/scans: thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from edge.catalog.domain import Item
+from edge.scan.domain import Reason
+from edge.scan.service import ScanService
+from protocol.envelope import UtcDatetime
+from protocol.events import Verdict
+
+ScanCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+OperatorId = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class ScanRequest(msgspec.Struct, frozen=True, kw_only=True):
+    code: ScanCodeText
+    operator_id: OperatorId = ""
+    occurred_at: UtcDatetime | None = None
+
+
+class ScanResponse(msgspec.Struct, frozen=True, kw_only=True):
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    gtin: str | None
+    item: Item | None
+    seq: int
+    event_id: str
+
+
+class ScanController(Controller):
+    path = "/v1/scans"
+    tags = ["scan"]
+
+    @post(status_code=200, summary="Verify a scanned code and log the scan")
+    async def verify_scan(
+        self,
+        data: JSONBody[ScanRequest],
+        request: Request[str, str, object],
+        scan_service: NamedDependency[ScanService],
+    ) -> ScanResponse:
+        recorded = await scan_service.verify(
+            data.code,
+            terminal_id=request.user,
+            operator_id=data.operator_id,
+            occurred_at=data.occurred_at,
+        )
+        decision = recorded.decision
+        return ScanResponse(
+            verdict=decision.verdict,
+            reasons=decision.reasons,
+            gtin=decision.gtin,
+            item=decision.item,
+            seq=recorded.seq,
+            event_id=recorded.event_id,
+        )

@@ -1,0 +1,1 @@
+"""POS terminals and their bearer tokens."""

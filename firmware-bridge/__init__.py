@@ -1,0 +1,1 @@
+"""Firmware bridge: sans-I/O device drivers, serial and MQTT shells, simulators."""

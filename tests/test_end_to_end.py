@@ -1,0 +1,188 @@
+"""Scans at the edge → outbox relay → NATS JetStream → ingest → ClickHouse, exactly once,
+with restarts and replays in the middle. Real NATS, real SQLite, real ClickHouse (chdb)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nats
+import pytest
+from litestar.testing import AsyncTestClient
+
+from cloud.clickhouse import ClickHouseGateway
+from cloud.ingest.worker import IngestWorker
+from cloud.transport.store import dead_letter_count, store_landings
+from edge.app import create_app
+from edge.catalog.domain import Item
+from edge.catalog.service import record_item_master
+from edge.clock import random_event_id, utc_now
+from edge.eventlog.database import open_database
+from edge.settings import EdgeSettings
+from edge.terminals.store import issue_terminal_token
+from ops.services import LocalServer
+from protocol.batch import encode_batch
+from protocol.subjects import events_subject
+
+STORE = "s-e2e"
+ITEM = Item(gtin="06901234567892", name="鲈鱼", price_fen=3990)
+
+pytestmark = pytest.mark.integration
+
+
+async def seeded_store(tmp_path: Path) -> tuple[Path, str]:
+    db = tmp_path / "store.db"
+    conn = await open_database(db)
+    await conn.close()
+    await record_item_master(
+        db, store_id=STORE, items=(ITEM,), clock=utc_now, new_event_id=random_event_id
+    )
+    return db, issue_terminal_token(db, "pos-1")
+
+
+@contextlib.asynccontextmanager
+async def running_edge(db: Path, token: str, nats_url: str) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    settings = EdgeSettings(store_id=STORE, db_path=db, nats_url=nats_url, relay_batch_max=50)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_ingest(
+    gateway: ClickHouseGateway, database: str, nats_url: str, durable: str = "jxc-ingest"
+) -> AsyncIterator[IngestWorker]:
+    worker = IngestWorker(
+        gateway=gateway, database=database, nats_url=nats_url, durable=durable, fetch_batch=16
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(worker.ready.wait(), 20)
+        yield worker
+    finally:
+        task.cancel()  # an abrupt stop, like a crash: no goodbye, no flush
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def edge_events(db: Path) -> list[tuple[int, bytes]]:
+    with sqlite3.connect(db) as conn:
+        return [(int(s), bytes(e)) for s, e in conn.execute("SELECT seq, envelope FROM events ORDER BY seq")]
+
+
+async def scan(client: AsyncTestClient, n: int, code: str = "6901234567892") -> None:  # type: ignore[type-arg]
+    for _ in range(n):
+        response = await client.post("/v1/scans", json={"code": code})
+        assert response.status_code == 200, response.text
+
+
+async def landed(gateway: ClickHouseGateway, database: str) -> tuple[int, int, int]:
+    """(rows, distinct seqs, max seq) in ClickHouse for the store."""
+    for landing in await store_landings(gateway, database):
+        if landing.store_id == STORE:
+            return landing.rows, landing.distinct_seqs, landing.max_seq
+    return 0, 0, 0
+
+
+async def test_exactly_once_through_restarts_and_replays(
+    tmp_path: Path,
+    nats_server: LocalServer,
+    clickhouse: ClickHouseGateway,
+    ch_database: str,
+    eventually,  # type: ignore[no-untyped-def]
+) -> None:
+    db, token = await seeded_store(tmp_path)
+    url = nats_server.url
+
+    async def all_landed() -> bool:
+        expected = len(edge_events(db))
+        return await landed(clickhouse, ch_database) == (expected, expected, expected)
+
+    # 1. Normal flow.
+    async with running_ingest(clickhouse, ch_database, url):
+        async with running_edge(db, token, url) as client:
+            await scan(client, 60)
+            await eventually(all_landed, what="first scans in ClickHouse")
+
+            # 2. The ingest dies mid-stream; scans go on; the edge never waits.
+    async with running_edge(db, token, url) as client:
+        await scan(client, 40)
+        # 3. The edge (and its relay) restarts with events still in the outbox.
+    async with running_edge(db, token, url) as client:
+        await scan(client, 40, code="bad-code")
+        async with running_ingest(clickhouse, ch_database, url):
+            await eventually(all_landed, what="backlog after restarts")
+
+    # 4. Replays: every batch again under new message ids (as after the JetStream duplicate
+    # window), re-chunked so batches straddle what was stored before.
+    events = edge_events(db)
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    for start in range(0, len(events), 7):
+        chunk = events[start : start + 7]
+        await js.publish(
+            events_subject(STORE),
+            encode_batch(STORE, chunk[0][0], [e for _, e in chunk]),
+            headers={"Nats-Msg-Id": f"replay-{start}"},
+        )
+    await nc.close()
+    # 5. A new ingest worker that never acked anything (a crash between insert and ack) sees
+    # the whole stream again from the start, with its marks read back from ClickHouse.
+    async with running_ingest(clickhouse, ch_database, url, durable="fresh-worker") as fresh:
+        async with running_ingest(clickhouse, ch_database, url) as worker:
+
+            async def replays_consumed() -> bool:
+                return worker.state.counters.duplicates_skipped >= len(events) and (
+                    fresh.state.counters.duplicates_skipped >= len(events)
+                )
+
+            await eventually(replays_consumed, what="replayed batches consumed")
+    expected = len(events)
+    assert expected == 60 + 40 + 40 + 1  # scans + the item master event
+    assert await landed(clickhouse, ch_database) == (expected, expected, expected)
+    assert await dead_letter_count(clickhouse, ch_database) == 0
+
+
+async def test_garbage_on_the_events_subject_is_dead_lettered_not_fatal(
+    tmp_path: Path,
+    nats_server: LocalServer,
+    clickhouse: ClickHouseGateway,
+    ch_database: str,
+    eventually,  # type: ignore[no-untyped-def]
+) -> None:
+    db, token = await seeded_store(tmp_path)
+    url = nats_server.url
+    async with running_ingest(clickhouse, ch_database, url) as worker:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        real = edge_events(db)[0][1]
+        poison = [
+            (events_subject(STORE), b"not msgpack at all \xff"),
+            (events_subject(STORE), b"\x93\x01\x02\x03"),  # msgpack, wrong shape
+            (events_subject("other-store"), encode_batch(STORE, 1, [real])),  # wrong subject
+        ]
+        for subject, payload in poison:
+            await js.publish(subject, payload)
+        await nc.close()
+
+        async def quarantined() -> int:
+            return await dead_letter_count(clickhouse, ch_database) == len(poison)
+
+        await eventually(quarantined, what="poison in dead_letters")
+        assert worker.state.counters.dead_letters == len(poison)
+
+        # The worker is still alive and ingests real events afterwards.
+        async with running_edge(db, token, url) as client:
+            await scan(client, 5)
+
+            async def arrived() -> bool:
+                return (await landed(clickhouse, ch_database))[1] == 6
+
+            await eventually(arrived, what="good events after poison")
+    rows = await clickhouse.rows(f"SELECT reason FROM {ch_database}.dead_letters ORDER BY reason")
+    assert sorted(r[0] for r in rows) == sorted(
+        ["undecodable_batch", "undecodable_batch", "subject_store_mismatch"]
+    )
