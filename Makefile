@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.jxc-installed
 
-# Modules held to mypy --strict: the wire contract and every pure domain module.
-STRICT := protocol $(wildcard edge/*/domain.py) $(wildcard cloud/*/domain.py) \
-          $(wildcard firmware-bridge/scales) $(wildcard firmware-bridge/probes)
+# mypy --strict over all of our code (DESIGN.md asks it of protocol/ and domain modules;
+# we hold every service to it). firmware-bridge/ is checked as the package firmware_bridge.
+STRICT := protocol edge cloud ops
 
 .PHONY: test demo lint typecheck system-deps venv clean
 
@@ -25,8 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy cannot follow the editable install's folder mapping, so it sees firmware-bridge/ through
+# a symlink named like the package.
 typecheck: $(STAMP)
-	$(BIN)/mypy $(STRICT)
+	mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR)/firmware-bridge $(VENV)/mypy-path/firmware_bridge
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy $(STRICT)
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy -p firmware_bridge
 
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest

@@ -47,6 +47,7 @@ class CloudRuntime:
                 nats_url=self.settings.nats_url,
                 durable=self.settings.ingest_durable,
                 fetch_batch=self.settings.ingest_fetch_batch,
+                ack_wait_s=self.settings.ingest_ack_wait_s,
             )
             self._ingest_task = asyncio.create_task(self.ingest.run(), name="ingest")
             self._ingest_task.add_done_callback(_log_crash)
@@ -80,8 +81,12 @@ def problem_details(request: Request[Any, Any, Any], exc: CloudError) -> Respons
     if exc.status_code >= 500:
         log.error("cloud.request_failed", path=request.url.path, error=repr(exc))
     return Response(
-        content={"type": "about:blank", "title": exc.title, "status": exc.status_code,
-                 "detail": str(exc)},
+        content={
+            "type": "about:blank",
+            "title": exc.title,
+            "status": exc.status_code,
+            "detail": str(exc),
+        },
         status_code=exc.status_code,
         media_type="application/problem+json",
     )
@@ -115,4 +120,3 @@ def create_app(settings: CloudSettings, *, gateway: ClickHouseGateway | None = N
         state=State({"api_token": settings.api_token}),
         openapi_config=OpenAPIConfig(title="jxc cloud", version="1", path="/schema"),
     )
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -11,7 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 class ApiTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
-        self, connection: ASGIConnection[object, object, object, object]
+        self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         expected: str = connection.app.state.api_token
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")

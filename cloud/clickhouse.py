@@ -50,7 +50,9 @@ class ClickHouseGateway:
     async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return await self._call(lambda c: c.command(sql, parameters=parameters))
 
-    async def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    async def rows(
+        self, sql: str, parameters: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         return await self._call(lambda c: list(c.query(sql, parameters=parameters).result_rows))
 
     async def insert(

@@ -26,14 +26,16 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_enabled: bool = True
     ingest_durable: str = "jxc-ingest"
     ingest_fetch_batch: int = 256
+    ingest_ack_wait_s: float = 30.0
     # Bearer token for the cloud API; when unset, `jxc cloud serve` creates one under JXC_HOME.
     api_token: str | None = None
     home: Path = Path(".jxc")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CloudSettings:
+        defaults = cls()
         home = Path(env.get("JXC_HOME", ".jxc"))
-        database = env.get("JXC_CLICKHOUSE_DATABASE", cls.database)
+        database = env.get("JXC_CLICKHOUSE_DATABASE", defaults.database)
         if not _DATABASE_NAME.match(database):
             raise SettingsError(f"JXC_CLICKHOUSE_DATABASE={database!r} is not a plain identifier")
         url = env.get("JXC_CLICKHOUSE_URL", f"chdb:///{(home / 'cloud' / 'chdb').resolve()}")
@@ -45,12 +47,17 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
             return cls(
                 clickhouse_url=url,
                 database=database,
-                nats_url=env.get("JXC_NATS_URL", cls.nats_url),
-                host=env.get("JXC_CLOUD_HOST", cls.host),
-                port=int(env.get("JXC_CLOUD_PORT", cls.port)),
+                nats_url=env.get("JXC_NATS_URL", defaults.nats_url),
+                host=env.get("JXC_CLOUD_HOST", defaults.host),
+                port=int(env.get("JXC_CLOUD_PORT", defaults.port)),
                 ingest_enabled=env.get("JXC_INGEST_ENABLED", "1") not in ("0", "false", "no"),
-                ingest_durable=env.get("JXC_INGEST_DURABLE", cls.ingest_durable),
-                ingest_fetch_batch=int(env.get("JXC_INGEST_FETCH_BATCH", cls.ingest_fetch_batch)),
+                ingest_durable=env.get("JXC_INGEST_DURABLE", defaults.ingest_durable),
+                ingest_fetch_batch=int(
+                    env.get("JXC_INGEST_FETCH_BATCH", defaults.ingest_fetch_batch)
+                ),
+                ingest_ack_wait_s=float(
+                    env.get("JXC_INGEST_ACK_WAIT_S", defaults.ingest_ack_wait_s)
+                ),
                 api_token=env.get("JXC_CLOUD_API_TOKEN") or None,
                 home=home,
             )

@@ -131,8 +131,12 @@ def problem_details(request: Request[Any, Any, Any], exc: EdgeError) -> Response
     if exc.status_code >= 500:
         log.error("edge.request_failed", path=request.url.path, error=repr(exc))
     return Response(
-        content={"type": "about:blank", "title": exc.title, "status": exc.status_code,
-                 "detail": str(exc)},
+        content={
+            "type": "about:blank",
+            "title": exc.title,
+            "status": exc.status_code,
+            "detail": str(exc),
+        },
         status_code=exc.status_code,
         media_type="application/problem+json",
     )
@@ -156,9 +160,7 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
             "runtime": Provide(lambda: runtime, sync_to_thread=False),
             "scan_service": Provide(lambda: runtime.scan_service, sync_to_thread=False),
         },
-        middleware=[
-            DefineMiddleware(TerminalTokenMiddleware, exclude=["^/schema", "^/healthz"])
-        ],
+        middleware=[DefineMiddleware(TerminalTokenMiddleware, exclude=["^/schema", "^/healthz"])],
         exception_handlers={EdgeError: problem_details},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="jxc store edge", version="1", path="/schema"),

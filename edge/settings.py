@@ -29,7 +29,8 @@ class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EdgeSettings:
-        store_id = env.get("JXC_STORE_ID", cls.store_id)
+        defaults = cls()
+        store_id = env.get("JXC_STORE_ID", defaults.store_id)
         if not is_valid_store_id(store_id):
             raise SettingsError(
                 f"JXC_STORE_ID={store_id!r}: use 1-64 letters, digits, '-' or '_' "
@@ -40,12 +41,12 @@ class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
             return cls(
                 store_id=store_id,
                 db_path=Path(env.get("JXC_EDGE_DB", str(default_db))),
-                nats_url=env.get("JXC_NATS_URL", cls.nats_url),
-                host=env.get("JXC_EDGE_HOST", cls.host),
-                port=int(env.get("JXC_EDGE_PORT", cls.port)),
-                device_id=env.get("JXC_EDGE_DEVICE_ID", cls.device_id),
+                nats_url=env.get("JXC_NATS_URL", defaults.nats_url),
+                host=env.get("JXC_EDGE_HOST", defaults.host),
+                port=int(env.get("JXC_EDGE_PORT", defaults.port)),
+                device_id=env.get("JXC_EDGE_DEVICE_ID", defaults.device_id),
                 relay_enabled=env.get("JXC_RELAY_ENABLED", "1") not in ("0", "false", "no"),
-                relay_batch_max=int(env.get("JXC_RELAY_BATCH_MAX", cls.relay_batch_max)),
+                relay_batch_max=int(env.get("JXC_RELAY_BATCH_MAX", defaults.relay_batch_max)),
             )
         except ValueError as exc:
             raise SettingsError(f"invalid edge setting: {exc}") from exc

@@ -77,7 +77,7 @@ def demo_items(count: int, rng: random.Random) -> tuple[Item, ...]:
     kinds = ("鲈鱼 sea bass", "基围虾 prawns", "菠菜 spinach", "草莓 strawberries", "牛腩 brisket")
     return tuple(
         Item(
-            gtin=with_check_digit(f"0694{n:08d}"),
+            gtin="0" + with_check_digit(f"694{n:09d}"),  # GTIN-14 of a GTIN-13
             name=f"{kinds[n % len(kinds)]} #{n}",
             price_fen=rng.randrange(300, 20_000),
             unit="kg" if n % 3 == 0 else "each",
@@ -94,7 +94,7 @@ def scan_codes(items: tuple[Item, ...], count: int, rng: random.Random) -> list[
         if roll < 0.85:
             codes.append(rng.choice(items).gtin[1:])  # as a GTIN-13 scan
         elif roll < 0.95:
-            codes.append(with_check_digit(f"0695{rng.randrange(10**8):08d}")[1:])
+            codes.append(with_check_digit(f"695{rng.randrange(10**9):09d}"))
         else:
             good = rng.choice(items).gtin[1:]
             codes.append(good[:-1] + str((int(good[-1]) + 1) % 10))
@@ -158,7 +158,7 @@ def _wait_landed(
             if STORE_ID in stores:
                 landing = stores[STORE_ID]
                 if landing["distinct_seqs"] >= events_edge:
-                    return landing
+                    return {k: int(landing[k]) for k in ("rows", "distinct_seqs", "max_seq")}
         time.sleep(0.2)
     return landing
 
@@ -220,9 +220,11 @@ def run_demo(
         codes = scan_codes(catalog, scans, rng)
         say(f"{len(TERMINALS)} POS terminals scan {scans} codes")
         started = time.monotonic()
-        with progress_factory(scans) if progress_factory else contextlib.nullcontext(
-            lambda n: None
-        ) as advance:
+        with (
+            progress_factory(scans)
+            if progress_factory
+            else contextlib.nullcontext(lambda n: None) as advance
+        ):
             verdicts = asyncio.run(_drive_scans(edge_url, tokens, codes, advance))
         result.scans = sum(verdicts.values())
         result.verdicts = dict(verdicts)

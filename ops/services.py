@@ -34,7 +34,9 @@ def free_port() -> int:
 
 
 def find_binary(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    found = shutil.which(name) or (
+        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    )
     if found is None:
         raise ServiceError(
             f"{name} is not installed: run `make test` or `make demo` (they install it), "
@@ -107,14 +109,16 @@ def wait_for_port(port: int, *, timeout_s: float, process: subprocess.Popen[byte
     raise ServiceError(f"nothing listening on 127.0.0.1:{port} after {timeout_s:.0f} s")
 
 
-def wait_for_http_ok(url: str, *, timeout_s: float, process: subprocess.Popen[bytes] | None) -> None:
+def wait_for_http_ok(
+    url: str, *, timeout_s: float, process: subprocess.Popen[bytes] | None
+) -> None:
     deadline = time.monotonic() + timeout_s
     last_error = ""
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise ServiceError(f"process exited with code {process.returncode}: {last_error}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError) as exc:
@@ -197,10 +201,14 @@ log_dest file {log_path}
 {extra_config}
 """
     )
-    process = _spawn([find_binary("mosquitto"), "-c", str(config)], folder / "stdout.log", detach=detach)
+    process = _spawn(
+        [find_binary("mosquitto"), "-c", str(config)], folder / "stdout.log", detach=detach
+    )
     try:
         wait_for_port(port, timeout_s=timeout_s, process=process)
     except ServiceError as exc:
         process.kill()
         raise ServiceError(f"mosquitto did not start ({exc}); see {log_path}") from exc
-    return LocalServer("mosquitto", process, process.pid, port, f"mqtt://127.0.0.1:{port}", log_path)
+    return LocalServer(
+        "mosquitto", process, process.pid, port, f"mqtt://127.0.0.1:{port}", log_path
+    )

@@ -46,7 +46,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
 
 # Built once, reused (encoders and decoders are not free to construct).
 _body_encoder = msgspec.msgpack.Encoder(order="deterministic")
-_body_decoder = msgspec.msgpack.Decoder(AnyEvent)
+_body_decoder: msgspec.msgpack.Decoder[AnyEvent] = msgspec.msgpack.Decoder(AnyEvent)
 _header_encoder = msgspec.msgpack.Encoder()
 _envelope_encoder = msgspec.msgpack.Encoder()
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)

@@ -56,7 +56,13 @@ async def running_ingest(
     gateway: ClickHouseGateway, database: str, nats_url: str, durable: str = "jxc-ingest"
 ) -> AsyncIterator[IngestWorker]:
     worker = IngestWorker(
-        gateway=gateway, database=database, nats_url=nats_url, durable=durable, fetch_batch=16
+        gateway=gateway,
+        database=database,
+        nats_url=nats_url,
+        durable=durable,
+        fetch_batch=16,
+        # Short, so batches a cancelled worker had fetched come back quickly.
+        ack_wait_s=2.0,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -70,7 +76,10 @@ async def running_ingest(
 
 def edge_events(db: Path) -> list[tuple[int, bytes]]:
     with sqlite3.connect(db) as conn:
-        return [(int(s), bytes(e)) for s, e in conn.execute("SELECT seq, envelope FROM events ORDER BY seq")]
+        return [
+            (int(s), bytes(e))
+            for s, e in conn.execute("SELECT seq, envelope FROM events ORDER BY seq")
+        ]
 
 
 async def scan(client: AsyncTestClient, n: int, code: str = "6901234567892") -> None:  # type: ignore[type-arg]
@@ -101,19 +110,20 @@ async def test_exactly_once_through_restarts_and_replays(
         expected = len(edge_events(db))
         return await landed(clickhouse, ch_database) == (expected, expected, expected)
 
-    # 1. Normal flow.
-    async with running_ingest(clickhouse, ch_database, url):
-        async with running_edge(db, token, url) as client:
-            await scan(client, 60)
-            await eventually(all_landed, what="first scans in ClickHouse")
-
-            # 2. The ingest dies mid-stream; scans go on; the edge never waits.
     async with running_edge(db, token, url) as client:
-        await scan(client, 40)
-        # 3. The edge (and its relay) restarts with events still in the outbox.
-    async with running_edge(db, token, url) as client:
-        await scan(client, 40, code="bad-code")
+        # 1. Normal flow, until the ingest dies mid-stream (cancelled: no flush, no goodbye).
         async with running_ingest(clickhouse, ch_database, url):
+            await scan(client, 30)
+            await eventually(all_landed, what="first scans in ClickHouse")
+            await scan(client, 30)
+        # 2. Scans go on without the cloud: the edge never waits for it.
+        await scan(client, 40)
+    # 3. The edge (and its relay) restarts with events still in its outbox, and the ingest
+    # comes back while scans continue.
+    async with running_edge(db, token, url) as client:
+        await scan(client, 20, code="bad-code")
+        async with running_ingest(clickhouse, ch_database, url):
+            await scan(client, 20)
             await eventually(all_landed, what="backlog after restarts")
 
     # 4. Replays: every batch again under new message ids (as after the JetStream duplicate
@@ -131,15 +141,17 @@ async def test_exactly_once_through_restarts_and_replays(
     await nc.close()
     # 5. A new ingest worker that never acked anything (a crash between insert and ack) sees
     # the whole stream again from the start, with its marks read back from ClickHouse.
-    async with running_ingest(clickhouse, ch_database, url, durable="fresh-worker") as fresh:
-        async with running_ingest(clickhouse, ch_database, url) as worker:
+    async with (
+        running_ingest(clickhouse, ch_database, url, durable="fresh-worker") as fresh,
+        running_ingest(clickhouse, ch_database, url) as worker,
+    ):
 
-            async def replays_consumed() -> bool:
-                return worker.state.counters.duplicates_skipped >= len(events) and (
-                    fresh.state.counters.duplicates_skipped >= len(events)
-                )
+        async def replays_consumed() -> bool:
+            return worker.state.counters.duplicates_skipped >= len(events) and (
+                fresh.state.counters.duplicates_skipped >= len(events)
+            )
 
-            await eventually(replays_consumed, what="replayed batches consumed")
+        await eventually(replays_consumed, what="replayed batches consumed")
     expected = len(events)
     assert expected == 60 + 40 + 40 + 1  # scans + the item master event
     assert await landed(clickhouse, ch_database) == (expected, expected, expected)

@@ -45,12 +45,19 @@ async def ensure_events_stream(js: JetStreamContext) -> None:
     await js.update_stream(config)
 
 
-async def ensure_ingest_consumer(js: JetStreamContext, durable: str) -> None:
+async def ensure_ingest_consumer(
+    js: JetStreamContext, durable: str, *, ack_wait_s: float = 30.0
+) -> None:
+    """The durable pull consumer all ingest workers share.
+
+    `ack_wait_s` bounds how long batches fetched by a worker that crashed stay invisible to
+    the others: the rest of that store's stream is held behind them until they return.
+    """
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
-        ack_wait=60.0,
+        ack_wait=ack_wait_s,
         max_ack_pending=20_000,
         filter_subject=EVENTS_WILDCARD,
     )

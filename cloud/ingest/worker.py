@@ -104,12 +104,14 @@ class IngestWorker:
         nats_url: str,
         durable: str = "jxc-ingest",
         fetch_batch: int = 256,
+        ack_wait_s: float = 30.0,
     ) -> None:
         self._gateway = gateway
         self._db = database
         self._nats_url = nats_url
         self._durable = durable
         self._fetch_batch = fetch_batch
+        self._ack_wait_s = ack_wait_s
         self.state = IngestState()
         self.ready = asyncio.Event()
 
@@ -129,7 +131,7 @@ class IngestWorker:
         try:
             js = nc.jetstream()
             await ensure_events_stream(js)
-            await ensure_ingest_consumer(js, self._durable)
+            await ensure_ingest_consumer(js, self._durable, ack_wait_s=self._ack_wait_s)
             sub = await js.pull_subscribe_bind(self._durable, stream=EVENTS_STREAM)
             self.ready.set()
             log.info("ingest.started", durable=self._durable, stores=len(self.state.progress))
@@ -231,9 +233,7 @@ class IngestWorker:
                 raise MalformedBatch("bad_subject", msg.subject)
             batch = decode_batch(msg.data)
             if batch.store_id != subject_store:
-                raise MalformedBatch(
-                    "subject_store_mismatch", f"{batch.store_id} on {msg.subject}"
-                )
+                raise MalformedBatch("subject_store_mismatch", f"{batch.store_id} on {msg.subject}")
         except MalformedBatch as exc:
             return _Fetched(msg=msg, poison=exc)
         return _Fetched(msg=msg, batch=batch)
@@ -260,4 +260,3 @@ class IngestWorker:
         self.state.counters.dead_letters += len(rows)
         for item in poisoned:
             await item.msg.term()
-

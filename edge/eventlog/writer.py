@@ -229,9 +229,7 @@ class EventLogWriter:
         await conn.execute("SAVEPOINT fact")
         try:
             for sql, params in fact.statements:
-                await conn.execute(
-                    sql, [first_seq if p is FIRST_SEQ else p for p in params]
-                )
+                await conn.execute(sql, [first_seq if p is FIRST_SEQ else p for p in params])
         except sqlite3.IntegrityError:
             await conn.execute("ROLLBACK TO fact")
             await conn.execute("RELEASE fact")

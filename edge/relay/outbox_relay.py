@@ -154,7 +154,7 @@ class OutboxRelay:
             " ORDER BY o.seq LIMIT ?",
             (self._batch_max,),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         if not rows:
             return None
         first_seq = int(rows[0][0])

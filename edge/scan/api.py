@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -42,7 +43,7 @@ class ScanController(Controller):
     async def verify_scan(
         self,
         data: JSONBody[ScanRequest],
-        request: Request[str, str, object],
+        request: Request[str, str, State],
         scan_service: NamedDependency[ScanService],
     ) -> ScanResponse:
         recorded = await scan_service.verify(

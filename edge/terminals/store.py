@@ -38,7 +38,8 @@ def issue_terminal_token(db_path: Path, terminal_id: str) -> str:
 def revoke_terminal(db_path: Path, terminal_id: str) -> bool:
     with sqlite3.connect(db_path, timeout=10) as conn:
         cur = conn.execute(
-            "UPDATE terminals SET revoked_at_us = ? WHERE terminal_id = ? AND revoked_at_us IS NULL",
+            "UPDATE terminals SET revoked_at_us = ?"
+            " WHERE terminal_id = ? AND revoked_at_us IS NULL",
             (time.time_ns() // 1000, terminal_id),
         )
         return cur.rowcount > 0

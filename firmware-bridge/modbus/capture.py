@@ -8,7 +8,7 @@ their CRC; a response is checked against the request just before it.
 from __future__ import annotations
 
 from .crc import crc_mismatch, crc_ok
-from .events import FrameError, ModbusEvent, ReadRequest, Request, WriteRequest
+from .events import FrameError, ModbusEvent, ReadFunction, ReadRequest, Request, WriteRequest
 from .master import decode_response, frame_length
 
 
@@ -37,7 +37,9 @@ def decode_capture(data: bytes) -> list[ModbusEvent]:
     return out
 
 
-def _frame_at(data: bytes, pos: int, request: Request | None) -> tuple[bytes, Request | None] | None:
+def _frame_at(
+    data: bytes, pos: int, request: Request | None
+) -> tuple[bytes, Request | None] | None:
     """The CRC-valid frame at `pos` and, if it is a request, the request; else None."""
     unit, function = (data[pos], data[pos + 1]) if pos + 1 < len(data) else (0, 0)
     as_request: Request | None = None
@@ -46,7 +48,8 @@ def _frame_at(data: bytes, pos: int, request: Request | None) -> tuple[bytes, Re
         address = int.from_bytes(as_request_frame[2:4], "big")
         tail = int.from_bytes(as_request_frame[4:6], "big")
         if function in (3, 4) and 1 <= tail <= 125:
-            as_request = ReadRequest(unit=unit, function=function, address=address, count=tail)
+            read: ReadFunction = 3 if function == 3 else 4
+            as_request = ReadRequest(unit=unit, function=read, address=address, count=tail)
         elif function == 6:
             as_request = WriteRequest(unit=unit, address=address, value=tail)
     length = frame_length(data[pos:]) if pos + 1 < len(data) else None

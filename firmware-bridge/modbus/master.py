@@ -114,12 +114,11 @@ def decode_response(frame: bytes, request: Request | None) -> ModbusEvent:
         return FrameError(reason=_mismatch(unit, function, request), raw=frame)
     if function in (3, 4):
         data = frame[3:-2]
-        if request is not None and not isinstance(request, WriteRequest):
-            if len(data) != 2 * request.count:
-                return FrameError(
-                    reason=f"wrong length: {len(data)} data bytes for {request.count} registers",
-                    raw=frame,
-                )
+        if isinstance(request, ReadRequest) and len(data) != 2 * request.count:
+            return FrameError(
+                reason=f"wrong length: {len(data)} data bytes for {request.count} registers",
+                raw=frame,
+            )
         if len(data) % 2:
             return FrameError(reason=f"odd byte count {len(data)} for registers", raw=frame)
         values = tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))

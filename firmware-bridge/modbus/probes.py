@@ -75,7 +75,9 @@ class ProbeModel(msgspec.Struct, frozen=True, kw_only=True):
 
     def request(self, unit: int) -> ReadRequest:
         """The one read that covers every channel (send it with `RtuMaster.send`)."""
-        return ReadRequest(unit=unit, function=self.function, address=self.address, count=self.count)
+        return ReadRequest(
+            unit=unit, function=self.function, address=self.address, count=self.count
+        )
 
 
 def _s16_sentinels(*extra: tuple[int, str]) -> tuple[Sentinel, ...]:
@@ -232,11 +234,15 @@ def _channel(
         status = registers.get(channel.status_address)
         if status is None:
             return ProbeFault(
-                sensor=sensor, reason=f"status register {channel.status_address} was not read", raw=raw
+                sensor=sensor,
+                reason=f"status register {channel.status_address} was not read",
+                raw=raw,
             )
         if status != 0:
             return ProbeFault(
-                sensor=sensor, reason=f"device marks the value unreliable (status {status})", raw=raw
+                sensor=sensor,
+                reason=f"device marks the value unreliable (status {status})",
+                raw=raw,
             )
     value = signed16(raw_register) if channel.encoding == "s16" else raw_register
     for sentinel in channel.sentinels:

@@ -136,7 +136,7 @@ def _component(
 
 
 def _is_addon(index: str) -> bool:
-    return index.isdecimal() and len(index) <= 4 and int(index) >= _ADDON_FIRST_ID
+    return index.isascii() and index.isdigit() and len(index) <= 4 and int(index) >= _ADDON_FIRST_ID
 
 
 def _device_time(ts: object) -> datetime | None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -37,22 +36,21 @@ from firmware_bridge.mqtt_devices.payloads import (
 from firmware_bridge.readings import Ignored, ProbeFault, ProbeQuantity, Rejected
 
 FIRMWARE = "ttn-v3"
-_DRAGINO_NO_SENSOR: Mapping[Decimal, str] = {
-    Decimal("327.67"): "no sensor: 327.67 (0x7FFF) is Dragino's 'no probe' value"
+_DRAGINO_NO_SENSOR: Mapping[Fraction, str] = {
+    Fraction("327.67"): "no sensor: 327.67 (0x7FFF) is Dragino's 'no probe' value"
 }
 
 
 class _Field(NamedTuple):
     name: str
     quantity: ProbeQuantity
-    raw_sentinels: Mapping[Decimal, str] | None = None
     sentinels_c: Mapping[Fraction, str] | None = None
 
 
 _DECODED_FIELDS = (
     _Field("TempC_SHT", "temperature", _DRAGINO_NO_SENSOR),
     _Field("Hum_SHT", "humidity"),
-    _Field("TempC_DS", "temperature", _DRAGINO_NO_SENSOR, values.DS18X20_SENTINELS_C),
+    _Field("TempC_DS", "temperature", {**_DRAGINO_NO_SENSOR, **values.DS18X20_SENTINELS_C}),
     _Field("TempC_TMP117", "temperature", _DRAGINO_NO_SENSOR),
     _Field("temperature", "temperature"),
     _Field("humidity", "humidity"),
@@ -131,7 +129,6 @@ def _decoded(decoded: dict[str, object], device_time: datetime | None) -> list[R
                     "C",
                     device_time=device_time,
                     sentinels_c=field.sentinels_c,
-                    raw_sentinels=field.raw_sentinels,
                 )
             )
     return readings

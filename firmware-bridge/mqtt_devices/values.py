@@ -31,7 +31,7 @@ DS18X20_SENTINELS_C: Mapping[Fraction, str] = {
     Fraction(-127): "DS18B20 disconnected: -127 °C is the 'no device' value",
 }
 
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAN_TEXT = frozenset({"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity"})
 
 
@@ -85,21 +85,16 @@ def temperature(
     *,
     device_time: datetime | None = None,
     sentinels_c: Mapping[Fraction, str] | None = None,
-    raw_sentinels: Mapping[Decimal, str] | None = None,
 ) -> ProbeSample | ProbeFault:
     """A temperature in °C or °F as centi-°C, or the fault that stands in its place.
 
-    `raw_sentinels` are vendor "no data" values compared as written (327.67 for a Dragino with
-    no probe); `sentinels_c` are compared after conversion to °C (DS18B20 85 / -127 °C, which a
-    Tasmota set to °F reports as 185 / -196.6).
+    `sentinels_c` are "no data" values of the probe type, compared exactly after conversion
+    to °C: DS18B20 85 / -127 °C (which a Tasmota set to °F prints as 185 / -196.6), Dragino
+    327.67.
     """
     number = _as_number(raw)
     if isinstance(number, str):
         return ProbeFault(sensor=sensor, reason=number, raw=raw_text(raw))
-    if raw_sentinels:
-        for sentinel, sentinel_reason in raw_sentinels.items():
-            if number == sentinel:
-                return ProbeFault(sensor=sensor, reason=sentinel_reason, raw=raw_text(raw))
     if not -_RAW_MAGNITUDE_LIMIT <= number <= _RAW_MAGNITUDE_LIMIT:
         return ProbeFault(sensor=sensor, reason="temperature out of range", raw=raw_text(raw))
     celsius = Fraction(number)

@@ -62,7 +62,8 @@ def decode(topic: str, payload: bytes, *, retained: bool, options: DecodeOptions
     state = decode_json(payload)
     if isinstance(state, dict):
         return message(FIRMWARE, topic, name, _state(state), retained=retained)
-    if len(segments) > 1:
+    broken_object = isinstance(state, Rejected) and payload.lstrip().startswith(b"{")
+    if len(segments) > 1 and not broken_object:
         # `output: attribute`: <name>/<attribute> with a bare value, strings unquoted.
         value = decode_text(payload) if isinstance(state, Rejected) else state
         device, attribute = "/".join(segments[:-1]), segments[-1]

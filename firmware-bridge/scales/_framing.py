@@ -57,7 +57,9 @@ class Framer:
 
     def _too_long(self, out: list[bytes | FrameError]) -> None:
         out.append(
-            FrameError(reason=f"frame longer than {self._max} bytes", raw=bytes(self._buf[: self._max]))
+            FrameError(
+                reason=f"frame longer than {self._max} bytes", raw=bytes(self._buf[: self._max])
+            )
         )
         del self._buf[: self._max]
         self._discarding = True
@@ -113,7 +115,9 @@ class Framer:
                     return
                 self._too_long(out)
             elif buf[idx] == start:
-                out.append(FrameError(reason="frame cut short by a new start byte", raw=bytes(buf[:idx])))
+                out.append(
+                    FrameError(reason="frame cut short by a new start byte", raw=bytes(buf[:idx]))
+                )
                 del buf[:idx]
             else:
                 out.append(bytes(buf[: idx + 1]))

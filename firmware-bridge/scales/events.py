@@ -116,41 +116,28 @@ ScaleEvent = (
 )
 
 # Milligrams per unit, exact. Keys are lower case; `canonical_unit` maps what scales send.
-MG_PER_UNIT: Final[Mapping[str, Fraction]] = MappingProxyType({
-    "mg": Fraction(1),
-    "g": Fraction(1000),
-    "kg": Fraction(1_000_000),
-    "t": Fraction(1_000_000_000),
-    "ct": Fraction(200),
-    "lb": Fraction(45_359_237, 100),
-    "oz": Fraction(45_359_237, 1600),
-    "ozt": Fraction(311_034_768, 10_000),
-    "dwt": Fraction(155_517_384, 100_000),
-    "gn": Fraction(6_479_891, 100_000),
-})
+MG_PER_UNIT: Final[Mapping[str, Fraction]] = MappingProxyType(
+    {
+        "mg": Fraction(1),
+        "g": Fraction(1000),
+        "kg": Fraction(1_000_000),
+        "t": Fraction(1_000_000_000),
+        "ct": Fraction(200),
+        "lb": Fraction(45_359_237, 100),
+        "oz": Fraction(45_359_237, 1600),
+        "ozt": Fraction(311_034_768, 10_000),
+        "dwt": Fraction(155_517_384, 100_000),
+        "gn": Fraction(6_479_891, 100_000),
+    }
+)
 
-_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?")
+_DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
 
 
 def canonical_unit(unit: str) -> str:
     """Lower-case the known mass units ("KG" -> "kg", "GN" -> "gn"); keep others as sent."""
     lowered = unit.lower()
     return lowered if lowered in MG_PER_UNIT else unit
-
-
-def parse_decimal(text: str) -> tuple[int, int] | None:
-    """`"-0.35"` -> `(-35, 2)`: the value scaled to an integer and its number of decimals.
-
-    Returns None when `text` is not a plain decimal number (the caller reports why).
-    """
-    match = _DECIMAL.fullmatch(text)
-    if match is None:
-        return None
-    sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
-    if not whole and not fraction:
-        return None
-    value = int((whole or "0") + fraction)
-    return (-value if sign == "-" else value), len(fraction)
 
 
 def to_mg(value: int, decimals: int, unit: str) -> int | None:
@@ -166,11 +153,16 @@ class Malformed(ValueError):
 
 
 def scaled_decimal(text: str) -> tuple[int, int]:
-    """Like `parse_decimal`, raising Malformed (with the offending text) instead of None."""
-    parsed = parse_decimal(text)
-    if parsed is None:
+    """`"-0.35"` -> `(-35, 2)`: the value scaled to an integer, and its number of decimals.
+
+    Raises Malformed when `text` is not a plain decimal number.
+    """
+    match = _DECIMAL.fullmatch(text)
+    if match is None or not (match.group(2) or match.group(3)):
         raise Malformed(f"weight {text!r} is not a decimal number")
-    return parsed
+    sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
+    value = int((whole or "0") + fraction)
+    return (-value if sign == "-" else value), len(fraction)
 
 
 def weight_reading(*, raw: str, unit: str, stable: bool) -> WeightReading:

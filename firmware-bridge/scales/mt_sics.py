@@ -50,6 +50,11 @@ MAX_LINE: Final = 256
 _WEIGHT_IDS: Final = frozenset({"S", "SI", "SIR", "SU", "SIU", "SIRU", "SR", "SNR", "SNRU", "SRU"})
 _TARE_IDS: Final = frozenset({"T", "TI", "TA"})
 _ZERO_IDS: Final = frozenset({"Z", "ZI"})
+_ZERO_DETAILS: Final = {
+    "A": "zeroed",
+    "S": "zeroed at a stable weight",
+    "D": "zeroed at a dynamic (non-stable) weight",
+}
 _GENERAL_ERRORS: Final = {
     "ES": "syntax error: the scale did not recognize the command",
     "ET": "transmission error: parity error or command line too long",
@@ -135,7 +140,7 @@ def parse_line(frame: bytes) -> ScaleEvent | None:
     if ident in _TARE_IDS and status in "SDA" and params:
         return _tare_reply(ident, status, params)
     if ident in _ZERO_IDS and status in "ASD" and not params:
-        detail = {"A": "zeroed", "S": "zeroed at a stable weight"}.get(status, "zeroed at a dynamic weight")
+        detail = _ZERO_DETAILS[status]
         return CommandAck(command=ident, detail=detail)
     if ident == "TAC" and status == "A":
         return CommandAck(command=ident, detail="tare cleared")

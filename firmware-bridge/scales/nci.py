@@ -35,7 +35,6 @@ from .events import (
     ScaleEvent,
     ScaleStatus,
     WeightReading,
-    canonical_unit,
     scaled_decimal,
     to_mg,
     weight_reading,
@@ -160,4 +159,4 @@ class NciParser:
         unit = unit or self._unit or ""
         if not unit:
             raise Malformed("weight field without a unit and no unit configured")
-        return weight_reading(raw=sign + number, unit=canonical_unit(unit), stable=stable)
+        return weight_reading(raw=sign + number, unit=unit, stable=stable)

@@ -45,7 +45,7 @@ def encode_command(command: Toledo8217Command, *, cr: bool = False) -> bytes:
 
 
 def decode_status_byte(status: int, raw: bytes = b"") -> ScaleStatus:
-    """The 8217 status byte (parity bit ignored) as a ScaleStatus. Raises Malformed if bit 6 is 0."""
+    """The 8217 status byte (parity ignored) as a ScaleStatus; Malformed if bit 6 is clear."""
     if not status & 0x40:
         raise Malformed(f"status byte 0x{status:02X} lacks bit 6 (always 1)")
     return ScaleStatus(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import click
 import msgspec
 
 from protocol.gs1 import (
     GS,
+    SYMBOLOGY_NAMES,
     BarcodeError,
     ScanCode,
     VariableMeasureLayout,
@@ -30,7 +31,9 @@ _SYNTAX_NAMES = {
 BAD_CODE_EXIT = 2
 
 
-def _parse_layout(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[VariableMeasureLayout]:
+def _parse_layout(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[VariableMeasureLayout]:
     layouts = []
     for value in values:
         try:
@@ -100,8 +103,8 @@ def _report_error(error: BarcodeError, as_json: bool) -> None:
 
 
 def _render(code: ScanCode) -> str:
-    carrier = f"{code.symbology}, " if code.symbology else ""
-    lines = [f"{carrier}{_SYNTAX_NAMES[code.syntax]}", ""]
+    carrier = SYMBOLOGY_NAMES.get(code.symbology, "no symbology identifier")
+    lines = [f"{_SYNTAX_NAMES[code.syntax]} ({carrier} {code.symbology})".replace(" )", ")"), ""]
     rows = [("AI", "title", "data")]
     for element in code.elements:
         definition = ai_definition(element.ai)
@@ -121,4 +124,6 @@ def _render(code: ScanCode) -> str:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, time):
+        return value.isoformat(timespec="minutes")
     return value.isoformat() if isinstance(value, date) else str(value)

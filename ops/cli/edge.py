@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -91,7 +91,9 @@ def _db(db_path: Path | None) -> Path:
 
 
 DB_OPTION = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Store database (default from JXC_EDGE_DB / JXC_STORE_ID).",
 )
 
@@ -144,7 +146,7 @@ def items() -> None:
 @items.command("load")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8"))
 @DB_OPTION
-def items_load(csv_file: click.utils.LazyFile, db_path: Path | None) -> None:
+def items_load(csv_file: TextIO, db_path: Path | None) -> None:
     """Load items from CSV_FILE (columns gtin,name,price_fen[,unit]; unit each|kg).
 
     Each item becomes an ItemMasterUpdated event on the store's chain.

@@ -74,8 +74,12 @@ def up(home: Path, nats_port: int, nats_monitor_port: int, mqtt_port: int) -> No
         server = local.start_nats(
             folder / "nats", port=nats_port, monitor_port=nats_monitor_port, detach=True
         )
-        state["nats"] = {"pid": server.pid, "url": server.url, "log": str(server.log_path),
-                         "monitor": f"http://127.0.0.1:{nats_monitor_port}"}
+        state["nats"] = {
+            "pid": server.pid,
+            "url": server.url,
+            "log": str(server.log_path),
+            "monitor": f"http://127.0.0.1:{nats_monitor_port}",
+        }
     if not _running(state.get("mosquitto", {})):
         broker = local.start_mosquitto(folder / "mosquitto", port=mqtt_port, detach=True)
         state["mosquitto"] = {"pid": broker.pid, "url": broker.url, "log": str(broker.log_path)}

@@ -28,7 +28,7 @@ from protocol.gs1.gtin import (
     with_check_digit,
 )
 from protocol.gs1.measures import kg_to_grams, lb_to_grams, to_minor_units
-from protocol.gs1.scan import ScanCode, ScanSyntax, decode_scan
+from protocol.gs1.scan import SYMBOLOGY_NAMES, ScanCode, ScanSyntax, decode_scan
 from protocol.gs1.variable_measure import (
     MeasureKind,
     VariableMeasure,
@@ -39,6 +39,7 @@ from protocol.gs1.variable_measure import (
 
 __all__ = [
     "GS",
+    "SYMBOLOGY_NAMES",
     "AiDefinition",
     "BarcodeError",
     "BarcodeReason",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, time
+from datetime import MAXYEAR, MINYEAR, date, time
 
 from protocol.gs1.errors import BarcodeFault
 
@@ -32,6 +32,8 @@ def parse_yymmdd(text: str, *, today: date, day_zero_allowed: bool, ai: str) -> 
     """
     yy, month, day = int(text[0:2]), int(text[2:4]), int(text[4:6])
     year = full_year(yy, today=today)
+    if not MINYEAR <= year <= MAXYEAR:  # only when `today` is near year 1 or 9999
+        raise BarcodeFault("invalid_date", f"AI ({ai}) date {text}: year {year} out of range", ai)
     if not 1 <= month <= 12:
         raise BarcodeFault("invalid_date", f"AI ({ai}) date {text}: month {month:02d}", ai)
     if day == 0 and day_zero_allowed:

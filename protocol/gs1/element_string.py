@@ -122,7 +122,9 @@ def _ai_at(data: str, position: int) -> AiDefinition:
     rest = data[position:]
     if rest in _AI_PREFIXES:
         raise BarcodeFault("too_short", f"the code ends inside an AI: {rest!r}")
-    raise BarcodeFault("unknown_ai", f"no GS1 Application Identifier starts {_describe(rest[:4])}")
+    raise BarcodeFault(
+        "unknown_ai", f"no GS1 Application Identifier starts with {_describe(rest[:4])}"
+    )
 
 
 def _check_combination(elements: list[ElementString]) -> tuple[ElementString, ...]:

@@ -58,7 +58,7 @@ def check_numeric_key(value: str, *, what: str, ai: str | None = None) -> None:
 
 def gtin14_or_fault(code: str, *, ai: str | None = None) -> str:
     """Validate a GTIN of any length and pad it to the 14-digit form used everywhere in jxc."""
-    if not _is_ascii_digits(code):
+    if code and not _is_ascii_digits(code):
         raise BarcodeFault("bad_character", f"a GTIN is digits only, got {code!r}", ai)
     if len(code) not in GTIN_LENGTHS:
         message = f"a GTIN has 8, 12, 13 or 14 digits, got {len(code)}"

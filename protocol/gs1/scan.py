@@ -42,6 +42,7 @@ _ELEMENT_STRING_CARRIERS = {
 _GTIN_CARRIERS = {"]E0": "EAN-13 / UPC-A", "]E4": "EAN-8", "]I1": "ITF-14"}
 # Non-GS1 modes: their data is a GS1 Digital Link URI or nothing we can read.
 _URI_CARRIERS = {"]Q1": "QR Code", "]d1": "Data Matrix", "]C0": "Code 128"}
+SYMBOLOGY_NAMES = _ELEMENT_STRING_CARRIERS | _GTIN_CARRIERS | _URI_CARRIERS
 
 _SCANNER_SUFFIXES = " \t\r\n"  # keyboard-wedge scanners end a scan with CR/LF or TAB
 
@@ -128,7 +129,8 @@ def _from_gtin(code: str, symbology: str, layouts: Sequence[VariableMeasureLayou
     try:
         gtin14 = gtin14_or_fault(code)
     except BarcodeFault as fault:
-        if fault.error.reason == "bad_check_digit" and code[:2] in ("00", "01", "02"):
+        # Bare digits could also be a truncated element string: say so to the person.
+        if not symbology and fault.error.reason == "bad_check_digit" and code[:2] in ("00", "01"):
             hint = f"{fault.error.message} (if this is GS1-128 data, AI ({code[:2]}) is too short)"
             raise BarcodeFault("bad_check_digit", hint) from None
         raise

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pytest
 
-from firmware_bridge.mqtt_devices import DecodedMessage, DecodeOptions, decode_message, subscriptions
+from firmware_bridge.mqtt_devices import (
+    DecodedMessage,
+    DecodeOptions,
+    decode_message,
+    subscriptions,
+)
 from firmware_bridge.readings import Availability, Ignored, ProbeFault, ProbeSample, Rejected
 
 # From the Tasmota DS18x20 documentation (tasmota.github.io/docs/DS18x20/).
@@ -89,6 +95,13 @@ def test_multi_sensor_payload_gives_temperature_and_humidity_never_dew_point() -
     }
     dew_points = {160, 130, 140}
     assert not dew_points & set(samples(decoded).values())
+    assert decoded.readings == decoded.outcomes
+
+
+def test_decoded_message_is_frozen() -> None:
+    decoded = tasmota("tele/coldroom1/SENSOR", MIXED_SENSORS)
+    with pytest.raises(AttributeError):
+        decoded.device = "other"  # type: ignore[misc]
 
 
 def test_a_message_with_only_a_dew_point_is_ignored_with_the_reason() -> None:
@@ -115,7 +128,10 @@ def test_tempunit_f_is_converted_to_centi_celsius_exactly(
 ) -> None:
     payload = f'{{"SHT3X":{{"Temperature":{fahrenheit},"Humidity":50.0}},"TempUnit":"F"}}'
     decoded = tasmota("tele/x/SENSOR", payload.encode())
-    assert samples(decoded) == {("SHT3X", "temperature"): centi_celsius, ("SHT3X", "humidity"): 5000}
+    assert samples(decoded) == {
+        ("SHT3X", "temperature"): centi_celsius,
+        ("SHT3X", "humidity"): 5000,
+    }
 
 
 @pytest.mark.parametrize(
@@ -206,10 +222,12 @@ def test_unsynced_or_garbled_time_gives_no_device_time(time: str) -> None:
     ("payload", "state"),
     [(b"Online", "online"), (b"Offline", "offline"), (b"online", "online"), (b"", "removed")],
 )
-def test_lwt_is_availability(payload: bytes, state: str) -> None:
+def test_lwt_is_availability(
+    payload: bytes, state: Literal["online", "offline", "removed"]
+) -> None:
     decoded = tasmota("tele/coldroom1/LWT", payload, retained=True)
     assert decoded.device == "coldroom1"
-    assert only(decoded) == Availability(state=state)  # type: ignore[arg-type]
+    assert only(decoded) == Availability(state=state)
 
 
 def test_unknown_lwt_word_is_rejected() -> None:

@@ -52,7 +52,9 @@ def stored(db: Path) -> tuple[list[int], list[int], list[str]]:
 
 def chain_of(db: Path) -> list:  # type: ignore[type-arg]
     with sqlite3.connect(db) as conn:
-        return [decode_envelope(r[0]) for r in conn.execute("SELECT envelope FROM events ORDER BY seq")]
+        return [
+            decode_envelope(r[0]) for r in conn.execute("SELECT envelope FROM events ORDER BY seq")
+        ]
 
 
 async def test_fact_commits_state_event_and_outbox_together(tmp_path: Path) -> None:
@@ -94,7 +96,9 @@ async def test_rejected_fact_leaves_no_trace_and_spares_its_neighbours(tmp_path:
     )
     # Submitted together, so they share one group-commit transaction.
     results = await asyncio.gather(
-        writer.record(scan_fact("a")), writer.record(bad), writer.record(scan_fact("b")),
+        writer.record(scan_fact("a")),
+        writer.record(bad),
+        writer.record(scan_fact("b")),
         return_exceptions=True,
     )
     await writer.stop()

@@ -57,9 +57,12 @@ async def test_known_item_is_allowed_and_logged(client, store_db: Path) -> None:
     assert body["seq"] == before + 1
     assert event_count(store_db) == before + 1
     with sqlite3.connect(store_db) as conn:
-        envelope = decode_envelope(conn.execute("SELECT envelope FROM events WHERE seq = ?",
-                                                (body["seq"],)).fetchone()[0])
-        outbox = conn.execute("SELECT count(*) FROM outbox WHERE seq = ?", (body["seq"],)).fetchone()
+        envelope = decode_envelope(
+            conn.execute("SELECT envelope FROM events WHERE seq = ?", (body["seq"],)).fetchone()[0]
+        )
+        outbox = conn.execute(
+            "SELECT count(*) FROM outbox WHERE seq = ?", (body["seq"],)
+        ).fetchone()
     event = envelope.event()
     assert event.terminal_id == "pos-1"  # type: ignore[union-attr]
     assert envelope.operator_id == "op-1"
@@ -97,7 +100,9 @@ async def test_problem_scans_are_blocked_with_reasons(client, code: str, reason:
         b'{"code": "6901234567892", "occurred_at": "2026-11-26T08:00:00"}',
     ],
 )
-async def test_bad_input_is_a_400_and_writes_nothing(client, store_db: Path, payload: bytes) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_is_a_400_and_writes_nothing(
+    client, store_db: Path, payload: bytes
+) -> None:  # type: ignore[no-untyped-def]
     before = event_count(store_db)
     response = await client.post(
         "/v1/scans", content=payload, headers={"Content-Type": "application/json"}
@@ -109,8 +114,11 @@ async def test_bad_input_is_a_400_and_writes_nothing(client, store_db: Path, pay
 
 async def test_calls_without_a_valid_token_are_refused(client, store_db: Path) -> None:  # type: ignore[no-untyped-def]
     before = event_count(store_db)
-    for headers in ({"Authorization": ""}, {"Authorization": "Bearer nope"},
-                    {"Authorization": "Basic abc"}):
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+    ):
         response = await client.post("/v1/scans", json={"code": "6901234567892"}, headers=headers)
         assert response.status_code == 401
     assert event_count(store_db) == before
@@ -140,7 +148,9 @@ async def test_every_scan_extends_one_verifiable_chain(client, store_db: Path) -
     for code in ("6901234567892", "bad", "6901234567885") * 10:
         assert (await client.post("/v1/scans", json={"code": code})).status_code == 200
     with sqlite3.connect(store_db) as conn:
-        chain = [decode_envelope(r[0]) for r in conn.execute("SELECT envelope FROM events ORDER BY seq")]
+        chain = [
+            decode_envelope(r[0]) for r in conn.execute("SELECT envelope FROM events ORDER BY seq")
+        ]
     assert verify_chain(chain) is None
     status = (await client.get("/v1/status")).json()
     assert status["last_seq"] == len(chain)

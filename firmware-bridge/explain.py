@@ -27,22 +27,21 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from ..modbus.capture import decode_capture
-from ..modbus.events import FrameError as ModbusFrameError
-from ..modbus.events import ModbusEvent, RegistersRead
-from ..modbus.probes import decode_probe, probe_model
-from .events import FrameError, ScaleEvent
-from .mt_sics import MtSicsParser
-from .nci import NciParser
-from .toledo_8217 import Toledo8217Parser
+from firmware_bridge.modbus.capture import decode_capture
+from firmware_bridge.modbus.events import FrameError as ModbusFrameError
+from firmware_bridge.modbus.events import ModbusEvent, RegistersRead
+from firmware_bridge.modbus.probes import decode_probe, probe_model
+from firmware_bridge.scales.events import FrameError, ScaleEvent
+from firmware_bridge.scales.mt_sics import MtSicsParser
+from firmware_bridge.scales.nci import NciParser
+from firmware_bridge.scales.toledo_8217 import Toledo8217Parser
 
 Protocol = Literal["mt-sics", "toledo-8217", "nci", "modbus"]
 PROTOCOLS: Final[tuple[Protocol, ...]] = ("mt-sics", "toledo-8217", "nci", "modbus")
 
-CONTROL_NAMES: Final = (
-    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
-    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
-).split()
+# ASCII control characters 0x00..0x1F by their standard names.
+_CONTROL_NAMES = "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK"
+CONTROL_NAMES: Final = tuple(f"{_CONTROL_NAMES} SYN ETB CAN EM SUB ESC FS GS RS US".split())
 _BY_NAME: Final = {name: index for index, name in enumerate(CONTROL_NAMES)} | {
     "SP": 0x20,
     "DEL": 0x7F,
@@ -94,7 +93,7 @@ def parse_capture(
 
 
 def render_bytes(data: bytes) -> str:
-    """Bytes as a technician reads them: printable ASCII as is, controls as `<STX>`, others `\\xHH`."""
+    """Bytes as a technician reads them: ASCII as is, controls as `<STX>`, the rest `\\xHH`."""
     parts = []
     for byte in data:
         if byte < 0x20:
@@ -182,6 +181,6 @@ def _jsonable(event: msgspec.Struct) -> dict[str, Any]:
             out[f"{name}_hex"] = value.hex(" ")
         elif isinstance(value, msgspec.Struct):
             out[name] = _jsonable(value)
-        else:
-            out[name] = msgspec.to_builtins(value)
+        else:  # through JSON: tuples become lists, datetimes ISO 8601 strings
+            out[name] = msgspec.json.decode(msgspec.json.encode(value))
     return out

@@ -1,0 +1,138 @@
+"""The `jxc` command line: real processes, real files, bad arguments refused clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ops import services as local
+from ops.cli import main
+
+
+def jxc(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_help_explains_every_command() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("services", "edge", "cloud", "demo"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["edge", "serve", "--port", "eighty"],
+        ["demo", "--scans", "0"],
+        ["services", "up", "--nats-port", "x"],
+        ["no-such-command"],
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "Error" in result.output
+
+
+def test_terminal_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
+    db = str(tmp_path / "store.db")
+    runner = CliRunner()
+    added = runner.invoke(main, ["edge", "terminal", "add", "pos-7", "--db", db])
+    assert added.exit_code == 0, added.output
+    token = added.stdout.strip().splitlines()[0]
+    assert token.startswith("jxct_")
+    with sqlite3.connect(db) as conn:  # only the digest is stored
+        stored = conn.execute("SELECT token_sha256 FROM terminals").fetchone()[0]
+    assert token.encode() not in stored
+    listed = runner.invoke(main, ["edge", "terminal", "list", "--db", db])
+    assert "pos-7\tactive" in listed.output
+    assert runner.invoke(main, ["edge", "terminal", "revoke", "pos-7", "--db", db]).exit_code == 0
+    assert "pos-7\trevoked" in runner.invoke(main, ["edge", "terminal", "list", "--db", db]).output
+    assert runner.invoke(main, ["edge", "terminal", "revoke", "pos-7", "--db", db]).exit_code == 1
+
+
+def test_items_load_records_events_and_refuses_bad_files(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    good = tmp_path / "items.csv"
+    good.write_text(
+        "gtin,name,price_fen,unit\n6901234567892,鲈鱼,3990,kg\n96385074,Milk,650,each\n"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("gtin,name,price_fen\n6901234567893,Broken check digit,100\n")
+    runner = CliRunner()
+    result = runner.invoke(main, ["edge", "items", "load", str(good), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    refused = runner.invoke(main, ["edge", "items", "load", str(bad), "--db", str(db)])
+    assert refused.exit_code == 2
+    assert "line 2" in refused.output
+    with sqlite3.connect(db) as conn:
+        items = conn.execute("SELECT gtin, price_fen, unit FROM items ORDER BY gtin").fetchall()
+        events = conn.execute("SELECT type FROM events").fetchall()
+    assert items == [("00000096385074", 650, "each"), ("06901234567892", 3990, "kg")]
+    assert events == [("ItemMasterUpdated",), ("ItemMasterUpdated",)]
+
+
+def test_services_up_status_down(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    ports = [str(local.free_port()) for _ in range(3)]
+    up = jxc(
+        "services",
+        "up",
+        "--home",
+        home,
+        "--nats-port",
+        ports[0],
+        "--nats-monitor-port",
+        ports[1],
+        "--mqtt-port",
+        ports[2],
+    )
+    try:
+        assert up.returncode == 0, up.stderr
+        status = jxc("services", "status", "--home", home, "--json")
+        report = json.loads(status.stdout)
+        assert report["nats"]["running"]
+        assert report["mosquitto"]["running"]
+        assert report["nats"]["url"] == f"nats://127.0.0.1:{ports[0]}"
+        again = jxc("services", "up", "--home", home)  # idempotent: already running
+        assert again.returncode == 0
+    finally:
+        down = jxc("services", "down", "--home", home)
+    assert down.returncode == 0
+    assert jxc("services", "status", "--home", home).returncode == 1
+
+
+def test_demo_lands_every_event_exactly_once(tmp_path: Path) -> None:
+    result = jxc(
+        "demo",
+        "--headless",
+        "--json",
+        "--scans",
+        "300",
+        env={"JXC_HOME": str(tmp_path)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["scans"] == 300
+    assert report["lost"] == 0
+    assert report["duplicated"] == 0
+    assert report["events_edge"] == report["events_clickhouse"] > 300
+    assert report["ok"] is True
