@@ -1,4 +1,7 @@
-"""Numbered SQL migrations (`edge/migrations/NNNN_name.sql`), applied once each, in order."""
+"""Numbered SQL migrations (`edge/migrations/NNNN_name.sql`), applied once each, in order.
+
+Numbers are unique and increasing; each slice takes the next free number when it adds one.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ def bundled_migrations() -> list[tuple[int, str, str]]:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [number for number, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"edge migrations must be numbered 1..n without gaps: {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise FatalError(f"two edge migrations share a number: {numbers}")
     return found
 
 
@@ -34,12 +37,11 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
         " number INTEGER PRIMARY KEY, name TEXT NOT NULL)"
     )
     await conn.commit()
-    async with conn.execute("SELECT coalesce(max(number), 0) FROM schema_migrations") as cur:
-        row = await cur.fetchone()
-    current = int(row[0]) if row else 0
+    async with conn.execute("SELECT number FROM schema_migrations") as cur:
+        done = {int(row[0]) for row in await cur.fetchall()}
     applied = []
     for number, name, sql in bundled_migrations():
-        if number <= current:
+        if number in done:
             continue
         # executescript commits first; wrap the script so it is all-or-nothing.
         try:
