@@ -24,6 +24,9 @@ from cloud.clickhouse import ClickHouseGateway
 from cloud.errors import CloudError
 from cloud.ingest.schema import create_schema
 from cloud.ingest.worker import IngestWorker
+from cloud.redeem.api import RedeemFlagsController
+from cloud.redeem.auditor import RedeemAuditor
+from cloud.redeem.store import create_redeem_schema
 from cloud.settings import CloudSettings, SettingsError
 from cloud.transport.api import TransportController
 
@@ -37,9 +40,12 @@ class CloudRuntime:
         self.gateway = gateway or ClickHouseGateway(settings.clickhouse_url)
         self.ingest: IngestWorker | None = None
         self._ingest_task: asyncio.Task[None] | None = None
+        self.redeem_auditor: RedeemAuditor | None = None
+        self._redeem_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await create_schema(self.gateway, self.settings.database)
+        await create_redeem_schema(self.gateway, self.settings.database)
         if self.settings.ingest_enabled:
             self.ingest = IngestWorker(
                 gateway=self.gateway,
@@ -48,9 +54,18 @@ class CloudRuntime:
                 durable=self.settings.ingest_durable,
                 fetch_batch=self.settings.ingest_fetch_batch,
                 ack_wait_s=self.settings.ingest_ack_wait_s,
+                partitions=self.settings.ingest_partitions,
             )
             self._ingest_task = asyncio.create_task(self.ingest.run(), name="ingest")
             self._ingest_task.add_done_callback(_log_crash)
+            # Double-redemption audit and the stores' redemption sync run beside ingest.
+            self.redeem_auditor = RedeemAuditor(
+                gateway=self.gateway,
+                database=self.settings.database,
+                nats_url=self.settings.nats_url,
+            )
+            self._redeem_task = asyncio.create_task(self.redeem_auditor.run(), name="redeem")
+            self._redeem_task.add_done_callback(_log_crash)
         log.info(
             "cloud.started",
             clickhouse="embedded" if self.gateway.embedded else "server",
@@ -59,6 +74,10 @@ class CloudRuntime:
         )
 
     async def stop(self) -> None:
+        if self._redeem_task is not None:
+            self._redeem_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._redeem_task
         if self._ingest_task is not None:
             self._ingest_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,7 +127,7 @@ def create_app(settings: CloudSettings, *, gateway: ClickHouseGateway | None = N
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[TransportController, healthz],
+        route_handlers=[TransportController, RedeemFlagsController, healthz],
         dependencies={
             "gateway": Provide(lambda: runtime.gateway, sync_to_thread=False),
             "database": Provide(lambda: settings.database, sync_to_thread=False),

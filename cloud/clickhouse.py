@@ -60,6 +60,10 @@ class ClickHouseGateway:
     ) -> None:
         await self._call(lambda c: c.insert(table, rows, column_names=list(column_names)))
 
+    async def insert_arrow(self, table: str, arrow_table: Any) -> None:
+        """Insert a pyarrow Table: columnar, parsed by ClickHouse in C++, no per-value Python."""
+        await self._call(lambda c: c.insert_arrow(table, arrow_table))
+
     def close(self) -> None:
         def close_client() -> None:
             client = getattr(self._local, "client", None)

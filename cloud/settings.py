@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from protocol.subjects import EVENT_PARTITIONS
+
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -27,6 +29,8 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_durable: str = "jxc-ingest"
     ingest_fetch_batch: int = 256
     ingest_ack_wait_s: float = 30.0
+    # Event partitions this process may ingest (it takes the ones no other worker holds).
+    ingest_partitions: tuple[int, ...] = tuple(range(EVENT_PARTITIONS))
     # Bearer token for the cloud API; when unset, `jxc cloud serve` creates one under JXC_HOME.
     api_token: str | None = None
     home: Path = Path(".jxc")
@@ -55,6 +59,9 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
                 ingest_fetch_batch=int(
                     env.get("JXC_INGEST_FETCH_BATCH", defaults.ingest_fetch_batch)
                 ),
+                ingest_partitions=parse_partitions(
+                    env.get("JXC_INGEST_PARTITIONS", f"0-{EVENT_PARTITIONS - 1}")
+                ),
                 ingest_ack_wait_s=float(
                     env.get("JXC_INGEST_ACK_WAIT_S", defaults.ingest_ack_wait_s)
                 ),
@@ -63,3 +70,20 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
             )
         except ValueError as exc:
             raise SettingsError(f"invalid cloud setting: {exc}") from exc
+
+
+def parse_partitions(text: str) -> tuple[int, ...]:
+    """`0-7`, `0,2,4` or `3` → partition numbers; raises SettingsError when out of range."""
+    chosen: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise SettingsError(f"JXC_INGEST_PARTITIONS={text!r}: use e.g. 0-7 or 0,2,4") from None
+        if not 0 <= first <= last < EVENT_PARTITIONS:
+            raise SettingsError(
+                f"JXC_INGEST_PARTITIONS={text!r}: partitions are 0..{EVENT_PARTITIONS - 1}"
+            )
+        chosen.update(range(first, last + 1))
+    return tuple(sorted(chosen))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -22,15 +22,31 @@ from litestar.openapi import OpenAPIConfig
 
 from edge.catalog.store import ItemCatalog
 from edge.clock import random_event_id, utc_now
+from edge.coldchain.api import ColdChainController, ScaleController
+from edge.coldchain.domain import excursion_hold_reason
+from edge.coldchain.runtime import ColdChainRuntime
 from edge.errors import EdgeError
 from edge.eventlog.database import open_database
 from edge.eventlog.writer import EventLogWriter
-from edge.relay.outbox_relay import OutboxRelay, RelayStatus
+from edge.holds.api import HoldController
+from edge.holds.service import HoldService
+from edge.holds.store import ActiveHolds
+from edge.ledger.api import LedgerController
+from edge.ledger.service import LedgerService
+from edge.ledger.store import LedgerMaster
+from edge.redeem.api import RedeemController
+from edge.redeem.runtime import (
+    build_redeem_service,
+    start_redeem_downlink,
+    stop_redeem,
+)
+from edge.relay.outbox_relay import OutboxRelay, RelayStatus, RelayTuning
 from edge.scan.api import ScanController
 from edge.scan.service import ScanService
 from edge.settings import EdgeSettings
 from edge.terminals.auth import TerminalTokenMiddleware
 from edge.terminals.store import TerminalAuthenticator
+from protocol.reading_events import ColdChainExcursionStarted
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +62,8 @@ class EdgeRuntime:
         self._conns: list[aiosqlite.Connection] = []
         self._relay_task: asyncio.Task[None] | None = None
         self.relay: OutboxRelay | None = None
+        self._redeem_task: asyncio.Task[None] | None = None
+        self.coldchain: ColdChainRuntime | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -64,28 +82,106 @@ class EdgeRuntime:
         self.catalog = ItemCatalog(reader)
         items = await self.catalog.load()
         self.terminal_authenticator = TerminalAuthenticator(reader)
-        self.scan_service = ScanService(catalog=self.catalog, writer=self.writer, clock=self.clock)
+        # Ledger master data and lot holds: in memory for the scan hot path, refreshed from
+        # SQLite every second so changes by other processes show up (ours show at once).
+        self.ledger_master = LedgerMaster(reader)
+        self.active_holds = ActiveHolds(reader)
+        await self.ledger_master.refresh()
+        await self.active_holds.refresh()
+        self.ledger_service = LedgerService(
+            master=self.ledger_master,
+            catalog=self.catalog,
+            holds=self.active_holds,
+            writer=self.writer,
+            reader=reader,
+            clock=self.clock,
+            device_id=settings.device_id,
+        )
+        self.hold_service = HoldService(
+            holds=self.active_holds,
+            writer=self.writer,
+            new_id=random_event_id,
+            lots_at=self.ledger_service.lots_with_stock_at,
+            device_id=settings.device_id,
+        )
+        self._master_task = asyncio.create_task(self._refresh_master(), name="master-refresh")
+        self.scan_service = ScanService(
+            catalog=self.catalog,
+            writer=self.writer,
+            clock=self.clock,
+            master=self.ledger_master,
+            holds=self.active_holds,
+            layouts=settings.variable_measure_layouts,
+        )
+        self.redeem_service = await build_redeem_service(
+            settings, reader=reader, writer=self.writer, clock=self.clock
+        )
         await self.writer.start()
+        # Cold chain: bridge readings from the store's Mosquitto (edge/coldchain/).
+        self.coldchain = ColdChainRuntime(
+            settings,
+            writer=self.writer,
+            reader=reader,
+            clock=self.clock,
+            on_excursion=self._cold_chain_hold,
+        )
+        await self.coldchain.start()
         if settings.relay_enabled:
             self.relay = OutboxRelay(
                 db_path=settings.db_path,
                 store_id=settings.store_id,
                 nats_url=settings.nats_url,
                 writer=self.writer,
-                batch_max=settings.relay_batch_max,
+                tuning=RelayTuning(
+                    batch_max=settings.relay_batch_max,
+                    window=settings.relay_window,
+                    retention=timedelta(days=settings.log_retention_days),
+                    log_budget_bytes=settings.log_budget_mb * 1024 * 1024,
+                ),
+                clock=self.clock,
             )
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        self.redeem_downlink, self._redeem_task = start_redeem_downlink(
+            settings, self.redeem_service
+        )
         log.info("edge.started", store_id=settings.store_id, db=str(settings.db_path), items=items)
+
+    async def _cold_chain_hold(self, excursion: ColdChainExcursionStarted) -> None:
+        """An excursion holds every lot stored at its location (edge/holds/)."""
+        held = await self.hold_service.place_at_location(
+            excursion.location_id,
+            "cold_chain",
+            excursion_hold_reason(excursion),
+            operator_id="coldchain",
+            now=self.clock(),
+            device_id=excursion.device_id,
+        )
+        log.warning("coldchain.lots_held", location=excursion.location_id, lots=len(held))
+
+    async def _refresh_master(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.ledger_master.refresh()
+                await self.active_holds.refresh()
+            except aiosqlite.Error as exc:
+                log.warning("edge.master_refresh_failed", error=str(exc))
 
     def _committed(self, seq: int) -> None:
         if self.relay is not None:
             self.relay.notify(seq)
 
     async def stop(self) -> None:
+        self._master_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._master_task
+        if self.coldchain is not None:
+            await self.coldchain.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
+        await stop_redeem(self.redeem_service, self._redeem_task)
         await self.writer.stop()
         for conn in self._conns:
             await conn.close()
@@ -155,10 +251,24 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[ScanController, edge_status, healthz],
+        route_handlers=[
+            ScanController,
+            LedgerController,
+            HoldController,
+            RedeemController,
+            ColdChainController,
+            ScaleController,
+            edge_status,
+            healthz,
+        ],
         dependencies={
             "runtime": Provide(lambda: runtime, sync_to_thread=False),
             "scan_service": Provide(lambda: runtime.scan_service, sync_to_thread=False),
+            "ledger_service": Provide(lambda: runtime.ledger_service, sync_to_thread=False),
+            "hold_service": Provide(lambda: runtime.hold_service, sync_to_thread=False),
+            "clock": Provide(lambda: runtime.clock, sync_to_thread=False),
+            "redeem_service": Provide(lambda: runtime.redeem_service, sync_to_thread=False),
+            "coldchain": Provide(lambda: runtime.coldchain.view, sync_to_thread=False),  # type: ignore[union-attr]
         },
         middleware=[DefineMiddleware(TerminalTokenMiddleware, exclude=["^/schema", "^/healthz"])],
         exception_handlers={EdgeError: problem_details},

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,6 +46,8 @@ class DemoResult:
     verdicts: dict[str, int] = field(default_factory=dict)
     landed_s: float = 0.0
     urls: dict[str, str] = field(default_factory=dict)
+    # Scales and probes (firmware bridge → Mosquitto → edge): extra keys of the JSON result.
+    devices: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +189,7 @@ def run_demo(
         )
         procs.servers.append(nats_server)
         procs.servers.append(local.start_mosquitto(folder / "mosquitto", port=local.free_port()))
+        mqtt_url = procs.servers[-1].url
 
         api_token = "jxca_" + secrets.token_urlsafe(24)
         cloud_port, edge_port = local.free_port(), local.free_port()
@@ -195,6 +199,7 @@ def run_demo(
             "JXC_NATS_URL": nats_server.url,
             "JXC_CLOUD_API_TOKEN": api_token,
             "JXC_STORE_ID": STORE_ID,
+            "JXC_MQTT_URL": mqtt_url,
         }
         say("starting the cloud (ingest + API, embedded ClickHouse)")
         procs.children.append(
@@ -216,6 +221,8 @@ def run_demo(
         edge_url, cloud_url = f"http://127.0.0.1:{edge_port}", f"http://127.0.0.1:{cloud_port}"
         for url, child in ((edge_url, procs.children[1]), (cloud_url, procs.children[0])):
             _wait_ready(f"{url}/healthz", child)
+        say("starting simulated scales and probes and the firmware bridge")
+        devices = _start_devices(mqtt_url, folder / "devices")
 
         codes = scan_codes(catalog, scans, rng)
         say(f"{len(TERMINALS)} POS terminals scan {scans} codes")
@@ -228,6 +235,8 @@ def run_demo(
             verdicts = asyncio.run(_drive_scans(edge_url, tokens, codes, advance))
         result.scans = sum(verdicts.values())
         result.verdicts = dict(verdicts)
+        say("stopping the devices; waiting for the edge to record every reading")
+        result.devices = _stop_devices(devices, edge_url, tokens[TERMINALS[0]])
 
         status = httpx.get(
             f"{edge_url}/v1/status",
@@ -278,3 +287,35 @@ async def _prepare_store(db_path: Path, catalog: tuple[Item, ...]) -> dict[str, 
         db_path, store_id=STORE_ID, items=catalog, clock=utc_now, new_event_id=random_event_id
     )
     return {terminal: issue_terminal_token(db_path, terminal) for terminal in TERMINALS}
+
+
+# --- simulated scales and probes (issue 4: firmware bridge → Mosquitto → edge) ---------------
+
+
+def _start_devices(mqtt_url: str, folder: Path) -> Any:
+    from firmware_bridge.simulators.fleet import SimulatedDevices
+
+    devices = SimulatedDevices(STORE_ID, mqtt_url, folder)
+    devices.start()
+    return devices
+
+
+def _stop_devices(devices: Any, edge_url: str, token: str, timeout_s: float = 30) -> dict[str, int]:
+    """Stop the simulators and bridge, then wait until the edge recorded what was published."""
+    published = int(devices.stop())
+    headers = {"Authorization": f"Bearer {token}"}
+    counters: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            report = httpx.get(f"{edge_url}/v1/coldchain/intake", headers=headers, timeout=5)
+            counters = report.json()["counters"]
+            if counters["readings_recorded"] >= published:
+                break
+        time.sleep(0.1)
+    recorded = int(counters.get("readings_recorded", 0))
+    return {
+        "readings_published": published,
+        "readings_edge": recorded,
+        "readings_lost": max(0, published - recorded) + int(counters.get("readings_missing", 0)),
+    }

@@ -17,22 +17,128 @@ weight in grams, temperatures in centi-degrees Celsius.
 from __future__ import annotations
 
 from protocol.event_base import Event, SaleUnit, Verdict
+from protocol.ledger_events import (
+    CategoryRuleSet,
+    GoodsReceived,
+    ItemProfileSet,
+    LotHoldPlaced,
+    LotHoldReleased,
+    LotRegistered,
+    PriceChanged,
+    SaleReturned,
+    StockCounted,
+    StockTransferred,
+    StockWentNegative,
+    WasteRecorded,
+)
+from protocol.reading_events import (
+    ColdChainExcursionEnded,
+    ColdChainExcursionStarted,
+    ProbeCameBack,
+    ProbeWentOffline,
+    ReadingSeqGap,
+    ReadingsRecorded,
+)
+from protocol.redeem_events import (
+    CodeRedeemed,
+    RedemptionRejected,
+    RedemptionReversed,
+    RemoteRedemptionsLearned,
+    VoucherBatchReceived,
+)
 from protocol.scan_events import ItemMasterUpdated, ItemScanned, SaleLine, SaleRecorded
 
-AnyEvent = ItemScanned | SaleRecorded | ItemMasterUpdated
+AnyEvent = (
+    ItemScanned
+    | SaleRecorded
+    | ItemMasterUpdated
+    | CategoryRuleSet
+    | GoodsReceived
+    | ItemProfileSet
+    | LotHoldPlaced
+    | LotHoldReleased
+    | LotRegistered
+    | PriceChanged
+    | SaleReturned
+    | StockCounted
+    | StockTransferred
+    | StockWentNegative
+    | WasteRecorded
+    | ReadingsRecorded
+    | ReadingSeqGap
+    | ColdChainExcursionStarted
+    | ColdChainExcursionEnded
+    | ProbeWentOffline
+    | ProbeCameBack
+    | CodeRedeemed
+    | RedemptionRejected
+    | RedemptionReversed
+    | RemoteRedemptionsLearned
+    | VoucherBatchReceived
+)
 
-EVENT_TYPES: tuple[type[Event], ...] = (ItemScanned, SaleRecorded, ItemMasterUpdated)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ItemScanned,
+    SaleRecorded,
+    ItemMasterUpdated,
+    CategoryRuleSet,
+    GoodsReceived,
+    ItemProfileSet,
+    LotHoldPlaced,
+    LotHoldReleased,
+    LotRegistered,
+    PriceChanged,
+    SaleReturned,
+    StockCounted,
+    StockTransferred,
+    StockWentNegative,
+    WasteRecorded,
+    ReadingsRecorded,
+    ReadingSeqGap,
+    ColdChainExcursionStarted,
+    ColdChainExcursionEnded,
+    ProbeWentOffline,
+    ProbeCameBack,
+    CodeRedeemed,
+    RedemptionRejected,
+    RedemptionReversed,
+    RemoteRedemptionsLearned,
+    VoucherBatchReceived,
+)
 
 __all__ = [
     "EVENT_TYPES",
     "AnyEvent",
+    "CategoryRuleSet",
+    "CodeRedeemed",
+    "ColdChainExcursionEnded",
+    "ColdChainExcursionStarted",
     "Event",
+    "GoodsReceived",
     "ItemMasterUpdated",
+    "ItemProfileSet",
     "ItemScanned",
+    "LotHoldPlaced",
+    "LotHoldReleased",
+    "LotRegistered",
+    "PriceChanged",
+    "ProbeCameBack",
+    "ProbeWentOffline",
+    "ReadingSeqGap",
+    "ReadingsRecorded",
+    "RedemptionRejected",
+    "RedemptionReversed",
+    "RemoteRedemptionsLearned",
     "SaleLine",
     "SaleRecorded",
+    "SaleReturned",
     "SaleUnit",
+    "StockCounted",
+    "StockTransferred",
+    "StockWentNegative",
     "Verdict",
+    "VoucherBatchReceived",
+    "WasteRecorded",
     "event_type_name",
 ]
 

@@ -13,15 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import nats
 import nats.errors
+import nats.js.errors
+import pyarrow as pa
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
+from nats.js.kv import KeyValue
 
 from cloud.clickhouse import ClickHouseGateway
 from cloud.errors import ClickHouseUnavailable
@@ -30,8 +40,23 @@ from cloud.ingest.schema import EVENT_COLUMNS, create_schema
 from cloud.ingest.stream import EVENTS_STREAM, ensure_events_stream, ensure_ingest_consumer
 from protocol.batch import EventBatch, decode_batch
 from protocol.envelope import Envelope
-from protocol.errors import MalformedBatch
-from protocol.subjects import store_of_events_subject
+from protocol.errors import MalformedBatch, ProtocolError
+from protocol.subjects import (
+    EVENT_PARTITIONS,
+    STATUS_PREFIX,
+    command_subject,
+    edge_status_subject,
+    store_of_events_subject,
+)
+from protocol.transport import (
+    HWM_KIND,
+    RESEND_KIND,
+    CloudHighWaterMark,
+    EdgeStatusReport,
+    ResendRequest,
+    decode_control,
+    encode_control,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +66,8 @@ _json = msgspec.json.Encoder()
 # A held (gap) batch is redelivered after this delay, giving the missing batch time to arrive.
 GAP_RETRY_DELAY_S = 1.0
 INSERT_RETRY_DELAY_S = 2.0
+RESEND_EVERY_S = 5.0
+LEASE_BUCKET = "JXC_INGEST_LEASES"
 
 
 @dataclass(slots=True)
@@ -52,6 +79,7 @@ class IngestCounters:
     dead_letters: int = 0
     chain_breaks: int = 0
     insert_failures: int = 0
+    bad_status_reports: int = 0
     last_error: str = ""
 
 
@@ -67,35 +95,128 @@ class _Fetched:
 class IngestState:
     progress: dict[str, StoreProgress] = field(default_factory=dict)
     counters: IngestCounters = field(default_factory=IngestCounters)
+    edges: dict[str, EdgeStatusReport] = field(default_factory=dict)
 
 
-def event_row(envelope: Envelope) -> list[Any]:
-    """One `events` row. The body is stored as recorded; its JSON view is decoded generically
-    so events of a newer edge version are stored too, before this ingest knows their type."""
-    body = bytes(envelope.body)
+class _Lease:
+    """One partition's lease in the KV bucket: create if free, renew by revision."""
+
+    def __init__(self, kv: KeyValue, key: str, owner: str, ttl_s: float) -> None:
+        self._kv = kv
+        self._key = key
+        self._owner = owner.encode()
+        self._ttl_s = ttl_s
+        self._revision: int | None = None
+        self._renewed_at = -1e9
+
+    def fresh(self) -> bool:
+        """Renewed within half the TTL: no other worker can have taken it over."""
+        return time.monotonic() - self._renewed_at < self._ttl_s / 2
+
+    async def hold(self) -> bool:
+        """Take or renew the lease when due; False if another worker holds it."""
+        if self._revision is not None and time.monotonic() - self._renewed_at < self._ttl_s / 4:
+            return True
+        try:
+            if self._revision is None:
+                self._revision = await self._kv.create(self._key, self._owner)
+            else:
+                self._revision = await self._kv.update(self._key, self._owner, last=self._revision)
+        except (nats.js.errors.KeyWrongLastSequenceError, nats.errors.Error, OSError):
+            self._revision = None
+            return False
+        self._renewed_at = time.monotonic()
+        return True
+
+    async def release(self) -> None:
+        """Give the partition back at once on a clean stop (a crash waits for the TTL)."""
+        revision, self._revision = self._revision, None
+        if revision is not None:
+            # Bounded: on a dying connection the lease simply expires after its TTL.
+            with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.shield(self._kv.delete(self._key, last=revision)), 1.0
+                )
+
+
+def _body_view(body: bytes) -> tuple[str, str]:
+    """(type tag, JSON) of a recorded body, decoded generically so events of a newer edge
+    version are stored before this ingest knows their type."""
     try:
         decoded = _generic_msgpack.decode(body)
         event_type = str(decoded.get("type", "")) if isinstance(decoded, dict) else ""
-        body_json = _json.encode(decoded).decode()
+        return event_type, _json.encode(decoded).decode()
     except (msgspec.DecodeError, msgspec.EncodeError, TypeError):
-        event_type, body_json = "", ""
-    return [
-        envelope.store_id,
-        envelope.seq,
-        envelope.event_id,
-        event_type,
-        envelope.occurred_at,
-        envelope.recorded_at,
-        envelope.device_id,
-        envelope.operator_id,
-        envelope.prev_hash.hex(),
-        envelope.hash.hex(),
-        body,
-        body_json,
-    ]
+        return "", ""
+
+
+def event_table(envelopes: Sequence[Envelope]) -> pa.Table:
+    """The `events` rows of accepted envelopes as one Arrow table (columns in one pass)."""
+    columns: list[list[Any]] = [[] for _ in EVENT_COLUMNS]
+    (
+        store_ids,
+        seqs,
+        event_ids,
+        types,
+        occurred,
+        recorded,
+        devices,
+        operators,
+        prev_hashes,
+        hashes,
+        bodies,
+        jsons,
+    ) = columns
+    for envelope in envelopes:
+        body = bytes(envelope.body)
+        event_type, body_json = _body_view(body)
+        store_ids.append(envelope.store_id)
+        seqs.append(envelope.seq)
+        event_ids.append(envelope.event_id.bytes)
+        types.append(event_type)
+        occurred.append(envelope.occurred_at)
+        recorded.append(envelope.recorded_at)
+        devices.append(envelope.device_id)
+        operators.append(envelope.operator_id)
+        prev_hashes.append(envelope.prev_hash.hex())
+        hashes.append(envelope.hash.hex())
+        bodies.append(body)
+        jsons.append(body_json)
+    return pa.table(
+        [
+            pa.array(column, arrow_type)
+            for column, arrow_type in zip(columns, _ARROW_TYPES, strict=True)
+        ],
+        names=list(EVENT_COLUMNS),
+    )
+
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_ARROW_TYPES = (
+    pa.string(),
+    pa.uint64(),
+    pa.binary(16),
+    pa.string(),
+    _TIMESTAMP,
+    _TIMESTAMP,
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.binary(),
+    pa.string(),
+)
 
 
 class IngestWorker:
+    """Ingests the partitions it holds a lease on; several workers split the partitions.
+
+    A partition's lease is a key in the JetStream KV bucket `JXC_INGEST_LEASES` (created with
+    a TTL). A worker only processes a partition while its lease is fresh (renewed within half
+    the TTL), so a worker that stalls stops before another can take over; a standby worker
+    picks up the partitions of one that died once their keys expire.
+    """
+
     def __init__(
         self,
         *,
@@ -105,6 +226,10 @@ class IngestWorker:
         durable: str = "jxc-ingest",
         fetch_batch: int = 256,
         ack_wait_s: float = 30.0,
+        partitions: Sequence[int] = tuple(range(EVENT_PARTITIONS)),
+        lease_ttl_s: float = 15.0,
+        marks_every_s: float = 1.0,
+        worker_id: str | None = None,
     ) -> None:
         self._gateway = gateway
         self._db = database
@@ -112,8 +237,15 @@ class IngestWorker:
         self._durable = durable
         self._fetch_batch = fetch_batch
         self._ack_wait_s = ack_wait_s
+        self._partitions = tuple(partitions)
+        self._lease_ttl_s = lease_ttl_s
+        self._marks_every_s = marks_every_s
+        self.worker_id = worker_id or f"ingest-{os.getpid()}-{secrets.token_hex(3)}"
         self.state = IngestState()
         self.ready = asyncio.Event()
+        self._nc: NatsClient | None = None
+        self._marks_changed: set[str] = set()
+        self._resend_asked_at: dict[str, float] = {}
 
     async def load_progress(self) -> None:
         rows = await self._gateway.rows(
@@ -127,23 +259,106 @@ class IngestWorker:
     async def run(self) -> None:
         await create_schema(self._gateway, self._db)
         await self.load_progress()
-        nc = await self._connect()
+        nc = self._nc = await self._connect()
         try:
             js = nc.jetstream()
             await ensure_events_stream(js)
-            await ensure_ingest_consumer(js, self._durable, ack_wait_s=self._ack_wait_s)
-            sub = await js.pull_subscribe_bind(self._durable, stream=EVENTS_STREAM)
-            self.ready.set()
-            log.info("ingest.started", durable=self._durable, stores=len(self.state.progress))
-            while True:
-                try:
-                    msgs = await sub.fetch(self._fetch_batch, timeout=1.0)
-                except nats.errors.TimeoutError:
-                    continue
-                await self.handle(msgs)
+            leases = await js.create_key_value(
+                config=KeyValueConfig(bucket=LEASE_BUCKET, ttl=self._lease_ttl_s)
+            )
+            await nc.subscribe(f"{STATUS_PREFIX}.*", cb=self._on_edge_status)
+            async with asyncio.TaskGroup() as tasks:
+                for partition in self._partitions:
+                    tasks.create_task(self._run_partition(js, leases, partition))
+                tasks.create_task(self._publish_marks(nc))
+                log.info(
+                    "ingest.started",
+                    worker=self.worker_id,
+                    partitions=list(self._partitions),
+                    stores=len(self.state.progress),
+                )
+                self.ready.set()
         finally:
+            self._nc = None
             with contextlib.suppress(nats.errors.Error, OSError):
                 await nc.close()
+
+    async def _run_partition(self, js: JetStreamContext, leases: KeyValue, partition: int) -> None:
+        lease = _Lease(leases, f"p{partition}", self.worker_id, self._lease_ttl_s)
+        try:
+            await self._ingest_partition(js, lease, partition)
+        finally:
+            await lease.release()
+
+    async def _ingest_partition(self, js: JetStreamContext, lease: _Lease, partition: int) -> None:
+        held = False
+        while True:
+            if not await lease.hold():
+                if held:
+                    log.error("ingest.partition_lost", partition=partition, worker=self.worker_id)
+                    held = False
+                await asyncio.sleep(self._lease_ttl_s / 3)
+                continue
+            if not held:
+                held = True
+                # Marks may have moved while another worker held the partition.
+                await self.load_progress()
+                name = await ensure_ingest_consumer(
+                    js, self._durable, partition, ack_wait_s=self._ack_wait_s
+                )
+                sub = await js.pull_subscribe_bind(name, stream=EVENTS_STREAM)
+                log.info("ingest.partition_held", partition=partition, worker=self.worker_id)
+            try:
+                msgs = await sub.fetch(self._fetch_batch, timeout=min(1.0, self._lease_ttl_s / 4))
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except (nats.errors.Error, OSError) as exc:  # connection trouble: nats reconnects
+                log.warning("ingest.fetch_failed", partition=partition, error=repr(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if not lease.fresh():
+                continue  # not ours for sure any more: leave them to redelivery
+            await self.handle(msgs)
+
+    async def _publish_marks(self, nc: NatsClient) -> None:
+        """The end-to-end acknowledgement: each store's mark, when it moves and every 5 s."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(self._marks_every_s)
+            rounds += 1
+            heartbeat = rounds % max(1, round(5 / self._marks_every_s)) == 0
+            stores = set(self.state.progress) if heartbeat else set(self._marks_changed)
+            self._marks_changed.clear()
+            now = datetime.now(UTC)
+            for store_id in stores:
+                progress = self.state.progress[store_id]
+                mark = CloudHighWaterMark(store_id=store_id, hwm=progress.hwm, at=now)
+                with contextlib.suppress(nats.errors.Error, OSError):
+                    await nc.publish(command_subject(store_id, HWM_KIND), encode_control(mark))
+
+    async def _request_resend(self, store_id: str, gap: tuple[int, int]) -> None:
+        """Ask the edge for the missing seqs, at most every few seconds per store."""
+        now = time.monotonic()
+        if now - self._resend_asked_at.get(store_id, -1e9) < RESEND_EVERY_S or self._nc is None:
+            return
+        self._resend_asked_at[store_id] = now
+        first_missing, next_present = gap
+        request = ResendRequest(store_id=store_id, from_seq=first_missing, to_seq=next_present - 1)
+        log.warning("ingest.gap_resend_requested", store_id=store_id, missing=gap)
+        with contextlib.suppress(nats.errors.Error, OSError):
+            await self._nc.publish(command_subject(store_id, RESEND_KIND), encode_control(request))
+
+    async def _on_edge_status(self, msg: Msg) -> None:
+        try:
+            report = decode_control(msg.data, EdgeStatusReport)
+        except ProtocolError as exc:
+            self.state.counters.bad_status_reports += 1
+            log.debug("ingest.bad_edge_status", reason=exc.reason)
+            return
+        if msg.subject != edge_status_subject(report.store_id):
+            self.state.counters.bad_status_reports += 1
+            return
+        self.state.edges[report.store_id] = report
 
     async def _connect(self) -> NatsClient:
         delay = 0.2
@@ -151,7 +366,7 @@ class IngestWorker:
             try:
                 return await nats.connect(
                     self._nats_url,
-                    name="jxc-ingest",
+                    name=f"jxc-{self.worker_id}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,
                     connect_timeout=2,
@@ -170,30 +385,32 @@ class IngestWorker:
         if poisoned:
             await self._dead_letter(poisoned)
 
-        provisional = dict(self.state.progress)
-        rows: list[list[Any]] = []
+        # Only the stores of this fetch change; partitions run concurrently on other stores.
+        provisional: dict[str, StoreProgress] = {}
+        accepted: list[Envelope] = []
         for item in fetched:
             if item.batch is None:
                 continue
             store_id = item.batch.store_id
-            before = provisional.get(store_id, StoreProgress())
+            before = provisional.get(store_id) or self.state.progress.get(store_id, StoreProgress())
             item.plan = plan_batch(item.batch, before)
             provisional[store_id] = item.plan.progress_after(before)
-            rows.extend(event_row(e) for e in item.plan.accepted)
+            accepted.extend(item.plan.accepted)
 
-        if rows:
+        if accepted:
             try:
-                await self._gateway.insert(f"{self._db}.events", rows, EVENT_COLUMNS)
+                await self._gateway.insert_arrow(f"{self._db}.events", event_table(accepted))
             except ClickHouseUnavailable as exc:
                 counters.insert_failures += 1
                 counters.last_error = str(exc)
-                log.error("ingest.insert_failed", rows=len(rows), error=str(exc))
+                log.error("ingest.insert_failed", rows=len(accepted), error=str(exc))
                 for item in fetched:
                     if item.batch is not None:
                         await item.msg.nak(delay=INSERT_RETRY_DELAY_S)
                 return
-        self.state.progress = provisional
-        counters.events_inserted += len(rows)
+        self.state.progress.update(provisional)
+        self._marks_changed.update(provisional)
+        counters.events_inserted += len(accepted)
         await self._settle(fetched)
 
     async def _settle(self, fetched: list[_Fetched]) -> None:
@@ -217,7 +434,7 @@ class IngestWorker:
             if plan.gap is not None:
                 counters.gaps_held += 1
                 assert item.batch is not None
-                log.warning("ingest.gap_held", store_id=item.batch.store_id, missing=plan.gap)
+                await self._request_resend(item.batch.store_id, plan.gap)
                 await item.msg.nak(delay=GAP_RETRY_DELAY_S)
             else:
                 await item.msg.ack()

@@ -37,3 +37,11 @@ async def store_landings(gateway: ClickHouseGateway, db: str) -> list[StoreLandi
 async def dead_letter_count(gateway: ClickHouseGateway, db: str) -> int:
     rows = await gateway.rows(f"SELECT count() FROM {db}.dead_letters")
     return int(rows[0][0])
+
+
+async def chain_breaks_by_store(gateway: ClickHouseGateway, db: str) -> dict[str, int]:
+    rows = await gateway.rows(
+        f"SELECT store_id, count() FROM (SELECT DISTINCT store_id, seq FROM {db}.chain_breaks)"
+        " GROUP BY store_id"
+    )
+    return {str(store): int(n) for store, n in rows}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 import structlog
 
-from edge.errors import Rejected, RetryableError, StorageUnavailable
+from edge.errors import FatalError, Rejected, RetryableError, StorageUnavailable
 from protocol.envelope import GENESIS_HASH, Envelope, encode_envelope, seal
 from protocol.events import Event, event_type_name
 
@@ -39,24 +39,33 @@ class _FirstSeq:
 FIRST_SEQ: Any = _FirstSeq()
 
 Statement = tuple[str, Sequence[Any]]
+# A precondition run on the writer's connection inside the fact's savepoint (see Fact.check).
+Check = Callable[[aiosqlite.Connection], Awaitable["Fact | None"]]
 
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One business fact: the events that record it and the state changes they imply."""
+    """One business fact: the events that record it and the state changes they imply.
+
+    `check`, if given, runs on the writer's connection inside the fact's savepoint, before its
+    statements, so it sees every fact committed or applied before it (a sale's stock check, a
+    client id's idempotency). It may raise Rejected (the fact is dropped: nothing written) or
+    return a replacement Fact whose events and statements were decided against that state.
+    """
 
     events: tuple[Event, ...]
     occurred_at: datetime
     device_id: str
     operator_id: str = ""
     statements: tuple[Statement, ...] = ()
+    check: Check | None = None
 
 
 @dataclass(slots=True)
 class _Job:
-    fact: Fact | None  # None: acknowledge the outbox up to `published_up_to`
+    fact: Fact | None  # None: housekeeping `statements` without events
     future: asyncio.Future[Any]
-    published_up_to: int = 0
+    statements: tuple[Statement, ...] = ()
 
 
 @dataclass(slots=True)
@@ -111,7 +120,12 @@ class EventLogWriter:
 
     async def acknowledge_published(self, up_to_seq: int) -> None:
         """JetStream stored every event up to `up_to_seq`: drop them from the outbox."""
-        await self._submit(_Job(fact=None, future=self._new_future(), published_up_to=up_to_seq))
+        await self.housekeeping((("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,)),))
+
+    async def housekeeping(self, statements: tuple[Statement, ...]) -> None:
+        """Bookkeeping writes that record no business fact (outbox, transport marks, pruning),
+        serialized with every other write."""
+        await self._submit(_Job(fact=None, future=self._new_future(), statements=statements))
 
     def _new_future(self) -> asyncio.Future[Any]:
         return asyncio.get_running_loop().create_future()
@@ -185,14 +199,18 @@ class EventLogWriter:
         for job in jobs:
             fact = job.fact
             if fact is None:
-                await conn.execute("DELETE FROM outbox WHERE seq <= ?", (job.published_up_to,))
+                for sql, params in job.statements:
+                    await conn.execute(sql, params)
                 batch.outcomes.append(None)
                 continue
-            if fact.statements:
+            if fact.statements or fact.check is not None:
                 try:
-                    await self._apply_statements(fact, first_seq=seq + 1)
+                    fact = await self._apply_statements(fact, first_seq=seq + 1)
                 except sqlite3.IntegrityError as exc:
                     batch.outcomes.append(Rejected(f"conflicts with stored state: {exc}"))
+                    continue
+                except EdgeErrorOfCheck as exc:
+                    batch.outcomes.append(exc.error)
                     continue
             envelopes = []
             for event in fact.events:
@@ -224,14 +242,38 @@ class EventLogWriter:
             batch.outcomes.append(tuple(envelopes))
         return batch, seq
 
-    async def _apply_statements(self, fact: Fact, *, first_seq: int) -> None:
+    async def _apply_statements(self, fact: Fact, *, first_seq: int) -> Fact:
         conn = self._conn
         await conn.execute("SAVEPOINT fact")
         try:
+            if fact.check is not None:
+                fact = await self._run_check(fact)
             for sql, params in fact.statements:
                 await conn.execute(sql, [first_seq if p is FIRST_SEQ else p for p in params])
-        except sqlite3.IntegrityError:
+        except (sqlite3.IntegrityError, EdgeErrorOfCheck):
             await conn.execute("ROLLBACK TO fact")
             await conn.execute("RELEASE fact")
             raise
         await conn.execute("RELEASE fact")
+        return fact
+
+    async def _run_check(self, fact: Fact) -> Fact:
+        assert fact.check is not None
+        try:
+            replacement = await fact.check(self._conn)
+        except Rejected as exc:
+            raise EdgeErrorOfCheck(exc) from exc
+        except sqlite3.Error:
+            raise  # the transaction's problem, not this fact's: the batch fails retryably
+        except Exception as exc:  # a bug in one check must not stop the writer
+            log.exception("eventlog.check_failed", store_id=self._store_id)
+            raise EdgeErrorOfCheck(FatalError(f"precondition check failed: {exc!r}")) from exc
+        return fact if replacement is None else replacement
+
+
+class EdgeErrorOfCheck(Exception):
+    """Carries the error a fact's check gave, out of its savepoint."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

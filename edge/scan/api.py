@@ -11,19 +11,35 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from edge.catalog.domain import Item
-from edge.scan.domain import Reason
+from edge.scan.domain import Reason, ScaleReading
 from edge.scan.service import ScanService
 from protocol.envelope import UtcDatetime
 from protocol.events import Verdict
 
 ScanCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 OperatorId = Annotated[str, msgspec.Meta(max_length=64)]
+Location = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Grams = Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
+
+
+class ScaleInput(msgspec.Struct, frozen=True, kw_only=True):
+    """The scale reading shown with the scan (legal for trade: only a stable weight sells)."""
+
+    net_g: Grams
+    stable: bool
+    gross_g: Grams | None = None
+    tare_g: Grams | None = None
+    overload: bool = False
+    underload: bool = False
 
 
 class ScanRequest(msgspec.Struct, frozen=True, kw_only=True):
     code: ScanCodeText
     operator_id: OperatorId = ""
     occurred_at: UtcDatetime | None = None
+    scale: ScaleInput | None = None
+    location: Location | None = None  # where the scan happens; holds placed elsewhere don't apply
+    age_verified: bool = False  # the cashier checked the buyer's ID
 
 
 class ScanResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,6 +67,9 @@ class ScanController(Controller):
             terminal_id=request.user,
             operator_id=data.operator_id,
             occurred_at=data.occurred_at,
+            scale=ScaleReading(**msgspec.structs.asdict(data.scale)) if data.scale else None,
+            location=data.location,
+            age_verified=data.age_verified,
         )
         decision = recorded.decision
         return ScanResponse(

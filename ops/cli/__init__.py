@@ -11,7 +11,18 @@ import importlib
 import click
 
 # Each module defines a click command or group named like the module (`barcode` → `barcode`).
-_COMMAND_MODULES = ("services", "edge", "cloud", "demo", "barcode", "device", "bench")
+_COMMAND_MODULES = (
+    "services",
+    "edge",
+    "cloud",
+    "demo",
+    "barcode",
+    "device",
+    "bench",
+    "transport",
+    "redeem",
+    "sim",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -74,6 +74,7 @@ def demo(headless: bool, as_json: bool, scans: int, items: int, home: Path) -> N
                     "verdicts": result.verdicts,
                     "landed_s": result.landed_s,
                     "ok": result.ok,
+                    **result.devices,
                 }
             )
         )

@@ -22,7 +22,13 @@ from protocol.envelope import (
 from protocol.errors import MalformedBatch
 from protocol.events import ItemScanned
 from protocol.ids import uuid7, uuid7_unix_ms
-from protocol.subjects import batch_msg_id, events_subject, store_of_events_subject
+from protocol.subjects import (
+    EVENT_PARTITIONS,
+    batch_msg_id,
+    events_subject,
+    partition_of,
+    store_of_events_subject,
+)
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -176,8 +182,13 @@ def test_uuid7_layout(unix_ms: int, rand: bytes) -> None:
 
 
 def test_subjects_and_msg_ids() -> None:
-    assert events_subject("store-9") == "jxc.v1.events.store-9"
-    assert store_of_events_subject("jxc.v1.events.store-9") == "store-9"
-    assert store_of_events_subject("jxc.v1.events.a.b") is None
-    assert store_of_events_subject("jxc.v2.events.x") is None
+    subject = events_subject("store-9")
+    assert subject == f"jxc.v1.events.{partition_of('store-9')}.store-9"
+    assert store_of_events_subject(subject) == "store-9"
+    assert store_of_events_subject("jxc.v1.events.store-9") is None
+    wrong = (partition_of("store-9") + 1) % EVENT_PARTITIONS
+    assert store_of_events_subject(f"jxc.v1.events.{wrong}.store-9") is None
+    assert store_of_events_subject("jxc.v1.events.1.a.b") is None
+    assert store_of_events_subject("jxc.v2.events.1.x") is None
+    assert {partition_of(f"store-{n}") for n in range(200)} == set(range(EVENT_PARTITIONS))
     assert batch_msg_id("store-9", 1, 1000) == "store-9:1-1000"

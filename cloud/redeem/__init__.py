@@ -1,0 +1,1 @@
+"""Redemptions across stores: double redemptions of multi-store codes, flagged on ingest."""

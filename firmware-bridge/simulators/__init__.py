@@ -1,0 +1,1 @@
+"""Device simulators: real byte protocols on a pty pair, MQTT probes like the real firmwares."""
