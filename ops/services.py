@@ -164,7 +164,21 @@ jetstream {{
 {extra_config}
 """
     )
-    log_path = folder / "nats.log"
+    return run_nats_config(
+        config, port=port, monitor_port=monitor_port, detach=detach, timeout_s=timeout_s
+    )
+
+
+def run_nats_config(
+    config: Path,
+    *,
+    port: int,
+    monitor_port: int,
+    detach: bool = False,
+    timeout_s: float = 20.0,
+) -> LocalServer:
+    """Run nats-server on a config file (ours or a rendered deploy config) and await /healthz."""
+    log_path = config.parent / "nats.log"
     process = _spawn([find_binary("nats-server"), "-c", str(config)], log_path, detach=detach)
     try:
         wait_for_http_ok(

@@ -1,26 +1,26 @@
-"""Kill -9 the edge and NATS in the middle of a busy stream: nothing lost, nothing doubled.
+"""kill -9 the edge (its relay), the cloud (its ingest) and nats-server at random moments of a
+busy stream, restart them: every event ends up in ClickHouse exactly once.
 
-The edge runs as its real process (`python -m ops edge serve`) so SIGKILL hits it exactly as a
-power cut hits the store box; NATS is SIGKILLed and restarted on the same data dir.
+Every part runs as its real process (`python -m ops edge serve`, `python -m ops cloud serve`
+with its own embedded ClickHouse, nats-server), so SIGKILL hits each exactly as a power cut or
+an OOM kill would. The random moments come from a seeded generator (JXC_CHAOS_SEED to replay).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from cloud.clickhouse import ClickHouseGateway
-from cloud.ingest.worker import IngestWorker
-from cloud.transport.store import store_landings
 from edge.catalog.domain import Item
 from edge.catalog.service import record_item_master
 from edge.clock import random_event_id, utc_now
@@ -33,17 +33,35 @@ STORE = "s-crash"
 pytestmark = pytest.mark.integration
 
 
-def spawn_edge(db: Path, port: int, nats_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "JXC_STORE_ID": STORE, "JXC_NATS_URL": nats_url}
-    with log.open("ab") as out:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "ops", "edge", "serve", "--db", str(db), "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    local.wait_for_http_ok(f"http://127.0.0.1:{port}/healthz", timeout_s=30, process=child)
-    return child
+class Process:
+    """A jxc service as a child process that can be crashed and restarted."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, health: str) -> None:
+        self.args, self.env, self.log, self.health = args, env, log, health
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "ops", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        local.wait_for_http_ok(self.health, timeout_s=60, process=self.child)
+
+    def crash(self) -> None:
+        assert self.child is not None
+        self.child.send_signal(signal.SIGKILL)
+        self.child.wait()
+
+    def stop(self) -> None:
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
 
 
 async def cashier(url: str, token: str, acknowledged: list[int], stop: asyncio.Event) -> None:
@@ -62,13 +80,29 @@ async def cashier(url: str, token: str, acknowledged: list[int], stop: asyncio.E
                 acknowledged.append(response.json()["seq"])
 
 
-async def test_kill_edge_and_nats_mid_stream(
+def landing(cloud_url: str, token: str) -> dict[str, int]:
+    try:
+        report = httpx.get(
+            f"{cloud_url}/v1/transport/stores",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        report.raise_for_status()
+    except httpx.HTTPError:
+        return {}
+    for store in report.json()["stores"]:
+        if store["store_id"] == STORE:
+            return {k: int(store[k]) for k in ("rows", "distinct_seqs", "max_seq")}
+    return {}
+
+
+async def test_kill_edge_cloud_and_nats_at_random_moments(
     tmp_path: Path,
     nats_server: local.LocalServer,
-    clickhouse: ClickHouseGateway,
-    ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
 ) -> None:
+    seed = int(os.environ.get("JXC_CHAOS_SEED", random.randrange(1_000_000)))
+    rng = random.Random(seed)
     db = tmp_path / "store.db"
     await (await open_database(db)).close()
     await record_item_master(
@@ -79,34 +113,61 @@ async def test_kill_edge_and_nats_mid_stream(
         new_event_id=random_event_id,
     )
     token = issue_terminal_token(db, "pos-1")
-    port = local.free_port()
-    url = f"http://127.0.0.1:{port}"
-    worker = IngestWorker(
-        gateway=clickhouse, database=ch_database, nats_url=nats_server.url, ack_wait_s=2.0
+    api_token = "jxca_test_" + os.urandom(8).hex()
+    edge_port, cloud_port = local.free_port(), local.free_port()
+    env = {
+        **os.environ,
+        "JXC_HOME": str(tmp_path / "home"),
+        "JXC_STORE_ID": STORE,
+        "JXC_NATS_URL": nats_server.url,
+        "JXC_CLOUD_API_TOKEN": api_token,
+        "JXC_INGEST_ACK_WAIT_S": "2",
+        "JXC_RELAY_BATCH_MAX": "50",
+        "JXC_COLDCHAIN_INTAKE": "0",
+    }
+    edge_url, cloud_url = f"http://127.0.0.1:{edge_port}", f"http://127.0.0.1:{cloud_port}"
+    edge = Process(
+        ["edge", "serve", "--db", str(db), "--port", str(edge_port)],
+        env,
+        tmp_path / "edge.log",
+        f"{edge_url}/healthz",
     )
-    ingest = asyncio.create_task(worker.run())
+    cloud = Process(
+        ["cloud", "serve", "--port", str(cloud_port)],
+        env,
+        tmp_path / "cloud.log",
+        f"{cloud_url}/healthz",
+    )
+    cloud.start()
+    edge.start()
     acknowledged: list[int] = []
     stop = asyncio.Event()
-    edge = spawn_edge(db, port, nats_server.url, tmp_path / "edge.log")
-    cashiers = [asyncio.create_task(cashier(url, token, acknowledged, stop)) for _ in range(4)]
-    try:
-        await eventually(lambda: _async(len(acknowledged) > 150), what="scans before the crash")
-        edge.send_signal(signal.SIGKILL)  # power cut at the store, mid-stream
-        edge.wait()
-        await asyncio.sleep(0.3)
-        edge = spawn_edge(db, port, nats_server.url, tmp_path / "edge.log")
-        await eventually(lambda: _async(len(acknowledged) > 300), what="scans after restart")
+    cashiers = [asyncio.create_task(cashier(edge_url, token, acknowledged, stop)) for _ in range(4)]
 
-        nats_server.kill()  # the NATS server dies too; scans go on
-        await eventually(lambda: _async(len(acknowledged) > 400), what="scans with NATS down")
+    async def more_scans(n: int) -> None:
+        target = len(acknowledged) + n
+        await eventually(lambda: _value(len(acknowledged) >= target), what=f"{n} more scans")
+
+    def restart_nats() -> None:
         restarted = local.start_nats(
-            nats_server.log_path.parent,
-            port=nats_server.port,
-            monitor_port=_monitor_port(nats_server),
+            nats_server.log_path.parent, port=nats_server.port, monitor_port=_monitor(nats_server)
         )
-        nats_server.process = restarted.process
-        nats_server.pid = restarted.pid
-        await eventually(lambda: _async(len(acknowledged) > 500), what="scans after NATS")
+        nats_server.process, nats_server.pid = restarted.process, restarted.pid
+
+    crashes: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
+        ("edge", edge.crash, edge.start),
+        ("cloud", cloud.crash, cloud.start),
+        ("nats", nats_server.kill, restart_nats),
+    ]
+    order: list[str] = []
+    try:
+        for name, crash, restart in [*rng.sample(crashes, k=3), rng.choice(crashes)]:
+            order.append(name)
+            await more_scans(rng.randrange(20, 120))
+            crash()
+            await asyncio.sleep(rng.uniform(0.0, 1.0))
+            restart()
+        await more_scans(50)
     finally:
         stop.set()
         await asyncio.gather(*cashiers)
@@ -114,40 +175,32 @@ async def test_kill_edge_and_nats_mid_stream(
         with sqlite3.connect(db) as conn:
             rows = conn.execute("SELECT envelope FROM events ORDER BY seq").fetchall()
         chain = [decode_envelope(r[0]) for r in rows]
-        assert verify_chain(chain) is None  # contiguous, untampered, across the kill
+        assert verify_chain(chain) is None  # contiguous and untampered across every kill
         last_seq = chain[-1].seq
         assert len(set(acknowledged)) == len(acknowledged)  # no seq handed out twice
         assert set(acknowledged) <= {e.seq for e in chain}  # every confirmed scan is durable
+        expected = {"rows": last_seq, "distinct_seqs": last_seq, "max_seq": last_seq}
 
-        async def all_landed() -> bool:
-            found = {s.store_id: s for s in await store_landings(clickhouse, ch_database)}
-            landing = found.get(STORE)
-            return landing is not None and (
-                landing.rows,
-                landing.distinct_seqs,
-                landing.max_seq,
-            ) == (last_seq, last_seq, last_seq)
+        async def exactly_once() -> bool:
+            return landing(cloud_url, api_token) == expected
 
         try:
-            await eventually(all_landed, timeout_s=60, what="every edge event in ClickHouse once")
+            await eventually(exactly_once, timeout_s=90, what="every event once in ClickHouse")
         except AssertionError:
-            found = await store_landings(clickhouse, ch_database)
             raise AssertionError(
-                f"edge last seq {last_seq}; ClickHouse {found}; {worker.state}"
+                f"seed {seed}, kills {order}: edge has {last_seq},"
+                f" cloud {landing(cloud_url, api_token)}"
             ) from None
     finally:
-        edge.terminate()
-        edge.wait(timeout=15)
-        ingest.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ingest
+        edge.stop()
+        cloud.stop()
 
 
-async def _async(value: bool) -> bool:
+async def _value(value: bool) -> bool:
     return value
 
 
-def _monitor_port(server: local.LocalServer) -> int:
+def _monitor(server: local.LocalServer) -> int:
     for line in (server.log_path.parent / "nats.conf").read_text().splitlines():
         if line.startswith("http:"):
             return int(line.rsplit(":", 1)[-1])

@@ -1,0 +1,1 @@
+"""NATS deployment configs: the cloud hub and each store (direct client or leaf node)."""
