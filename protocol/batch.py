@@ -65,9 +65,9 @@ def decode_batch(data: bytes) -> EventBatch:
             "batch_count_mismatch",
             f"{batch.first_seq}-{batch.last_seq} but {len(batch.events)} events",
         )
-    for offset, envelope in enumerate(batch.events):
-        if envelope.store_id != batch.store_id:
-            raise MalformedBatch("batch_store_mismatch", f"seq {envelope.seq}")
-        if envelope.seq != batch.first_seq + offset:
-            raise MalformedBatch("batch_seq_not_contiguous", f"seq {envelope.seq}")
+    # Comprehensions, not a loop: this runs for every event the cloud ingests.
+    if any(e.store_id != batch.store_id for e in batch.events):
+        raise MalformedBatch("batch_store_mismatch", batch.store_id)
+    if [e.seq for e in batch.events] != list(range(batch.first_seq, batch.last_seq + 1)):
+        raise MalformedBatch("batch_seq_not_contiguous", f"{batch.first_seq}-{batch.last_seq}")
     return batch

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -64,11 +64,14 @@ def decode_event(body: bytes) -> AnyEvent:
         raise UndecodableEvent("undecodable_event", str(exc)) from exc
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _epoch_us(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("naive datetime in an envelope: timestamps must carry a timezone")
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def chain_hash(

@@ -151,37 +151,25 @@ def _body_view(body: bytes) -> tuple[str, str]:
 
 
 def event_table(envelopes: Sequence[Envelope]) -> pa.Table:
-    """The `events` rows of accepted envelopes as one Arrow table (columns in one pass)."""
-    columns: list[list[Any]] = [[] for _ in EVENT_COLUMNS]
-    (
-        store_ids,
-        seqs,
-        event_ids,
-        types,
-        occurred,
-        recorded,
-        devices,
-        operators,
-        prev_hashes,
-        hashes,
+    """The `events` rows of accepted envelopes as one Arrow table.
+
+    Built column by column with comprehensions: a fraction of the cost of a row loop."""
+    bodies = [bytes(e.body) for e in envelopes]
+    views = [_body_view(body) for body in bodies]
+    columns: list[list[Any]] = [
+        [e.store_id for e in envelopes],
+        [e.seq for e in envelopes],
+        [e.event_id.bytes for e in envelopes],
+        [view[0] for view in views],
+        [e.occurred_at for e in envelopes],
+        [e.recorded_at for e in envelopes],
+        [e.device_id for e in envelopes],
+        [e.operator_id for e in envelopes],
+        [e.prev_hash.hex() for e in envelopes],
+        [e.hash.hex() for e in envelopes],
         bodies,
-        jsons,
-    ) = columns
-    for envelope in envelopes:
-        body = bytes(envelope.body)
-        event_type, body_json = _body_view(body)
-        store_ids.append(envelope.store_id)
-        seqs.append(envelope.seq)
-        event_ids.append(envelope.event_id.bytes)
-        types.append(event_type)
-        occurred.append(envelope.occurred_at)
-        recorded.append(envelope.recorded_at)
-        devices.append(envelope.device_id)
-        operators.append(envelope.operator_id)
-        prev_hashes.append(envelope.prev_hash.hex())
-        hashes.append(envelope.hash.hex())
-        bodies.append(body)
-        jsons.append(body_json)
+        [view[1] for view in views],
+    ]
     return pa.table(
         [
             pa.array(column, arrow_type)

@@ -38,7 +38,9 @@ async def client(db: Path) -> AsyncIterator[AsyncTestClient[Any]]:
         db, store_id="s1", items=(BASS, CAN), clock=utc_now, new_event_id=random_event_id
     )
     token = issue_terminal_token(db, "pos-1")
-    settings = EdgeSettings(store_id="s1", db_path=db, relay_enabled=False)
+    settings = EdgeSettings(
+        store_id="s1", db_path=db, relay_enabled=False, coldchain_intake_enabled=False
+    )
     async with AsyncTestClient(app=create_app(settings, clock=lambda: NOW)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
