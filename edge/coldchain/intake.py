@@ -234,6 +234,7 @@ class ColdChainIntake:
                 log.error("coldchain.record_failed", store_id=self._store_id, error=repr(failed[0]))
                 await self._resync()
                 continue
+            self._service.committed(facts)
             client = self._client
             if client is not None:
                 for item in items:

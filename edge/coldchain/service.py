@@ -149,6 +149,16 @@ class ColdChainService:
 
     # --- intake -------------------------------------------------------------------------
 
+    def committed(self, facts: list[Fact]) -> None:
+        """The facts `ingest` returned are durable: only now do their readings count as
+        recorded (a reader of the counter may look for them in the log at once)."""
+        self.counters.readings_recorded += sum(
+            len(event.readings)
+            for fact in facts
+            for event in fact.events
+            if isinstance(event, ReadingsRecorded)
+        )
+
     def ingest(self, topic: str, payload: bytes) -> Fact | Dropped | None:
         """One MQTT message from `jxc/<store>/readings/<device>`: a fact to record, the reason
         it was dropped, or None when it held nothing new (all duplicates)."""
@@ -263,7 +273,6 @@ class ColdChainService:
             at = reading_time(reading)
             for v in reading.values:
                 latest[(v.sensor, v.quantity)] = (v.value, v.stable, at)
-        self.counters.readings_recorded += len(accepted)
         assert seq_state is not None
         device.row = msgspec.structs.replace(row, seq=seq_state, liveness=liveness, watch=watch)
         if not accepted and not events:
