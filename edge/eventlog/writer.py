@@ -75,6 +75,12 @@ class _Batch:
 
 
 _STOP = object()
+_HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+_INSERT_EVENT = (
+    "INSERT INTO events(seq, event_id, type, occurred_at_us, recorded_at_us, hash, envelope)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = "INSERT INTO outbox(seq) VALUES (?)"
 
 
 def _epoch_us(moment: datetime) -> int:
@@ -158,22 +164,18 @@ class EventLogWriter:
 
     async def _commit(self, jobs: list[_Job]) -> None:
         conn = self._conn
+        recorded_at = self._clock()
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            batch, last_seq = await self._apply(jobs)
-            if batch.rows:
-                await conn.executemany(
-                    "INSERT INTO events(seq, event_id, type, occurred_at_us, recorded_at_us,"
-                    " hash, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    batch.rows,
+            if any(job.fact is not None and job.fact.check is not None for job in jobs):
+                batch, last_seq = await self._commit_stepwise(jobs, recorded_at)
+            else:
+                # The whole transaction in one hop to the connection's own thread: each
+                # aiosqlite call is a thread round trip, and a batch would otherwise make
+                # several per fact. (`_execute` is how aiosqlite runs its own methods.)
+                batch, last_seq = await conn._execute(  # type: ignore[no-untyped-call]
+                    self._commit_in_thread, jobs, recorded_at
                 )
-                await conn.executemany(
-                    "INSERT INTO outbox(seq) VALUES (?)", [(row[0],) for row in batch.rows]
-                )
-            await conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
             log.error("eventlog.commit_failed", store_id=self._store_id, error=str(exc))
             for job in jobs:
                 if not job.future.done():
@@ -189,12 +191,98 @@ class EventLogWriter:
         if batch.rows and self._on_commit is not None:
             self._on_commit(last_seq)
 
-    async def _apply(self, jobs: list[_Job]) -> tuple[_Batch, int]:
+    def _commit_in_thread(self, jobs: list[_Job], recorded_at: datetime) -> tuple[_Batch, int]:
+        """Runs on the aiosqlite thread that owns the connection: plain sqlite3 calls."""
+        conn: sqlite3.Connection = self._conn._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            head_row = conn.execute(_HEAD_SQL).fetchone()
+            seq, head = (int(head_row[0]), bytes(head_row[1])) if head_row else (0, GENESIS_HASH)
+            batch = _Batch()
+            for job in jobs:
+                fact = job.fact
+                if fact is None:
+                    for sql, params in job.statements:
+                        conn.execute(sql, params)
+                    batch.outcomes.append(None)
+                    continue
+                if fact.statements:
+                    conn.execute("SAVEPOINT fact")
+                    try:
+                        for sql, params in fact.statements:
+                            conn.execute(sql, [seq + 1 if p is FIRST_SEQ else p for p in params])
+                    except sqlite3.IntegrityError as exc:
+                        conn.execute("ROLLBACK TO fact")
+                        conn.execute("RELEASE fact")
+                        batch.outcomes.append(Rejected(f"conflicts with stored state: {exc}"))
+                        continue
+                    conn.execute("RELEASE fact")
+                seq, head = self._seal(fact, seq, head, recorded_at, batch)
+            if batch.rows:
+                conn.executemany(_INSERT_EVENT, batch.rows)
+                conn.executemany(_INSERT_OUTBOX, [(row[0],) for row in batch.rows])
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return batch, seq
+
+    async def _commit_stepwise(self, jobs: list[_Job], recorded_at: datetime) -> tuple[_Batch, int]:
+        """The transaction as awaited steps: facts with a `check` run async code inside it."""
         conn = self._conn
-        async with conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") as cur:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            batch, last_seq = await self._apply(jobs, recorded_at)
+            if batch.rows:
+                await conn.executemany(_INSERT_EVENT, batch.rows)
+                await conn.executemany(_INSERT_OUTBOX, [(row[0],) for row in batch.rows])
+            await conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+        return batch, last_seq
+
+    def _seal(
+        self, fact: Fact, seq: int, head: bytes, recorded_at: datetime, batch: _Batch
+    ) -> tuple[int, bytes]:
+        """Seal the fact's events onto the chain after (seq, head); rows and outcome to batch."""
+        envelopes = []
+        for event in fact.events:
+            seq += 1
+            envelope = seal(
+                event,
+                event_id=self._new_event_id(recorded_at),
+                store_id=self._store_id,
+                seq=seq,
+                prev_hash=head,
+                occurred_at=fact.occurred_at,
+                recorded_at=recorded_at,
+                device_id=fact.device_id,
+                operator_id=fact.operator_id,
+            )
+            head = envelope.hash
+            envelopes.append(envelope)
+            batch.rows.append(
+                (
+                    seq,
+                    envelope.event_id.bytes,
+                    event_type_name(event),
+                    _epoch_us(envelope.occurred_at),
+                    _epoch_us(recorded_at),
+                    envelope.hash,
+                    encode_envelope(envelope),
+                )
+            )
+        batch.outcomes.append(tuple(envelopes))
+        return seq, head
+
+    async def _apply(self, jobs: list[_Job], recorded_at: datetime) -> tuple[_Batch, int]:
+        conn = self._conn
+        async with conn.execute(_HEAD_SQL) as cur:
             head_row = await cur.fetchone()
         seq, head = (int(head_row[0]), bytes(head_row[1])) if head_row else (0, GENESIS_HASH)
-        recorded_at = self._clock()
         batch = _Batch()
         for job in jobs:
             fact = job.fact
@@ -212,34 +300,7 @@ class EventLogWriter:
                 except EdgeErrorOfCheck as exc:
                     batch.outcomes.append(exc.error)
                     continue
-            envelopes = []
-            for event in fact.events:
-                seq += 1
-                envelope = seal(
-                    event,
-                    event_id=self._new_event_id(recorded_at),
-                    store_id=self._store_id,
-                    seq=seq,
-                    prev_hash=head,
-                    occurred_at=fact.occurred_at,
-                    recorded_at=recorded_at,
-                    device_id=fact.device_id,
-                    operator_id=fact.operator_id,
-                )
-                head = envelope.hash
-                envelopes.append(envelope)
-                batch.rows.append(
-                    (
-                        seq,
-                        envelope.event_id.bytes,
-                        event_type_name(event),
-                        _epoch_us(envelope.occurred_at),
-                        _epoch_us(recorded_at),
-                        envelope.hash,
-                        encode_envelope(envelope),
-                    )
-                )
-            batch.outcomes.append(tuple(envelopes))
+            seq, head = self._seal(fact, seq, head, recorded_at, batch)
         return batch, seq
 
     async def _apply_statements(self, fact: Fact, *, first_seq: int) -> Fact:
