@@ -26,10 +26,13 @@ import click
     help="Demo data and logs go under HOME/demo (wiped at start).",
 )
 def demo(headless: bool, as_json: bool, scans: int, items: int, home: Path) -> None:
-    """Run a store day: NATS, Mosquitto, cloud ingest on ClickHouse, the store edge and POS
-    terminals scanning; then check every edge event landed in ClickHouse exactly once.
+    """Run a store day: NATS, Mosquitto, cloud ingest on ClickHouse, two store edges, POS
+    terminals scanning and redeeming vouchers, coupons and pickup codes (one multi-store code
+    redeemed in both stores); then check every edge event of both stores landed in ClickHouse
+    exactly once and the cloud flagged the double redemption once.
 
-    Exits 0 only when nothing was lost and nothing duplicated.
+    Exits 0 only when nothing was lost, nothing duplicated, every redemption answered as
+    expected and the double redemption was flagged exactly once.
     """
     from ops.demo import DemoResult, run_demo
     from ops.logs import configure_logging
@@ -75,6 +78,12 @@ def demo(headless: bool, as_json: bool, scans: int, items: int, home: Path) -> N
                     "landed_s": result.landed_s,
                     "ok": result.ok,
                     **result.devices,
+                    "redemptions": result.redemptions,
+                    "redemptions_rejected": result.redemptions_rejected,
+                    "redemption_retries": result.redemption_retries,
+                    "double_redemptions_flagged": result.double_redemptions_flagged,
+                    "redeem_unexpected": result.redeem_unexpected,
+                    "stores": result.stores,
                 }
             )
         )
@@ -92,8 +101,12 @@ def _print_summary(result: object) -> None:
         f"\nscans {result.scans} ({verdicts})\n"
         f"events at the edge {result.events_edge}, in ClickHouse {result.events_clickhouse}, "
         f"lost {result.lost}, duplicated {result.duplicated}  →  "
-        f"{'OK: every event landed exactly once' if result.ok else 'FAILED'}"
+        f"{'OK: every event landed exactly once' if result.ok else 'FAILED'}\n"
+        f"redemptions {result.redemptions}, rejected {result.redemptions_rejected}, "
+        f"double redemptions flagged by the cloud {result.double_redemptions_flagged}"
     )
+    for problem in result.redeem_unexpected:
+        click.echo(f"  unexpected: {problem}")
     if result.urls:
         click.echo("\nWhere to look:")
         for name, url in result.urls.items():

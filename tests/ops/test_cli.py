@@ -135,4 +135,15 @@ def test_demo_lands_every_event_exactly_once(tmp_path: Path) -> None:
     assert report["lost"] == 0
     assert report["duplicated"] == 0
     assert report["events_edge"] == report["events_clickhouse"] > 300
+    # Scan-to-redeem at two stores: the landing figures are sums over both stores.
+    assert set(report["stores"]) == {"demo-store-1", "demo-store-2"}
+    for store in report["stores"].values():
+        assert store["events_edge"] == store["events_clickhouse"] > 0
+        assert store["lost"] == store["duplicated"] == 0
+    assert sum(s["events_edge"] for s in report["stores"].values()) == report["events_edge"]
+    assert report["redemptions"] == 6  # voucher, signed, coupon, pickup, multi-store code twice
+    assert report["redemptions_rejected"] == 3  # already redeemed, conditions, forged
+    assert report["redemption_retries"] == 1
+    assert report["redeem_unexpected"] == []
+    assert report["double_redemptions_flagged"] == 1
     assert report["ok"] is True
