@@ -32,6 +32,8 @@ import click
 
 _EDGE = """
 import sys, uvicorn
+from ops.logs import configure_logging
+configure_logging("warning")  # logs to stderr: stdout carries only the figures
 from edge.app import create_app
 from edge.settings import EdgeSettings
 from pathlib import Path
