@@ -16,7 +16,6 @@ import random
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -140,18 +139,6 @@ def scan_codes(items: tuple[Item, ...], count: int, rng: random.Random) -> list[
     return codes
 
 
-def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ops", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
 async def _drive_scans(
     edge_url: str,
     tokens: dict[str, str],
@@ -239,7 +226,9 @@ def run_demo(
         }
         say("starting the cloud (ingest + API, embedded ClickHouse)")
         procs.children.append(
-            _spawn(["cloud", "serve", "--port", str(cloud_port)], env, folder / "cloud.log")
+            local.spawn_jxc(
+                ["cloud", "serve", "--port", str(cloud_port)], env, folder / "cloud.log"
+            )
         )
 
         say(f"preparing store {STORE_ID}: item master and POS terminals")
@@ -253,7 +242,7 @@ def run_demo(
         edge_env = {**env, **redeem.edge_env()}
         say("starting the store edges")
         procs.children.append(
-            _spawn(
+            local.spawn_jxc(
                 ["edge", "serve", "--port", str(edge_port), "--db", str(db_path)],
                 edge_env,
                 folder / "edge.log",
@@ -261,7 +250,7 @@ def run_demo(
         )
         edge_2_port = local.free_port()
         procs.children.append(
-            _spawn(
+            local.spawn_jxc(
                 ["edge", "serve", "--port", str(edge_2_port), "--db", str(db_path_2)],
                 {**edge_env, "JXC_STORE_ID": STORE_2_ID, "JXC_COLDCHAIN_INTAKE": "0"},
                 folder / "edge-2.log",

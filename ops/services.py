@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -136,6 +137,19 @@ def _spawn(argv: list[str], log_path: Path, *, detach: bool) -> subprocess.Popen
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=detach,
+        )
+
+
+def spawn_jxc(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Run `jxc ARGS` (as `python -m ops`, the same interpreter) with output to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ops", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
 
 

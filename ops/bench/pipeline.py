@@ -99,17 +99,6 @@ def fill_edge_log(db_path: Path, events: int, progress: Any = None) -> None:
                 progress(len(rows))
 
 
-def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ops", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def run_pipeline(events: int, batch_size: int, workdir: Path, say: Any) -> PipelineFigures:
     children: list[subprocess.Popen[bytes]] = []
     nats_server = local.start_nats(
@@ -136,7 +125,7 @@ def run_pipeline(events: int, batch_size: int, workdir: Path, say: Any) -> Pipel
         }
         say("starting the cloud (ingest on embedded ClickHouse)")
         children.append(
-            _spawn(
+            local.spawn_jxc(
                 ["cloud", "serve", "--port", str(cloud_port), "--log-level", "warning"],
                 env,
                 workdir / "cloud.log",
@@ -149,7 +138,7 @@ def run_pipeline(events: int, batch_size: int, workdir: Path, say: Any) -> Pipel
         say(f"relaying a backlog of {events} events")
         started = time.monotonic()
         children.append(
-            _spawn(
+            local.spawn_jxc(
                 [
                     "edge",
                     "serve",
