@@ -46,6 +46,7 @@ from protocol.subjects import (
     STATUS_PREFIX,
     command_subject,
     edge_status_subject,
+    partition_of,
     store_of_events_subject,
 )
 from protocol.transport import (
@@ -235,14 +236,16 @@ class IngestWorker:
         self._marks_changed: set[str] = set()
         self._resend_asked_at: dict[str, float] = {}
 
-    async def load_progress(self) -> None:
+    async def load_progress(self, partition: int | None = None) -> None:
+        """Read the stores' marks back from `events` itself (all stores, or one partition's)."""
         rows = await self._gateway.rows(
             f"SELECT store_id, max(seq), argMax(hash, seq) FROM {self._db}.events GROUP BY store_id"
         )
-        self.state.progress = {
-            str(store): StoreProgress(hwm=int(hwm), head_hash=bytes.fromhex(head))
-            for store, hwm, head in rows
-        }
+        for store, hwm, head in rows:
+            if partition is None or partition_of(str(store)) == partition:
+                self.state.progress[str(store)] = StoreProgress(
+                    hwm=int(hwm), head_hash=bytes.fromhex(head)
+                )
 
     async def run(self) -> None:
         await create_schema(self._gateway, self._db)
@@ -290,7 +293,7 @@ class IngestWorker:
             if not held:
                 held = True
                 # Marks may have moved while another worker held the partition.
-                await self.load_progress()
+                await self.load_progress(partition)
                 name = await ensure_ingest_consumer(
                     js, self._durable, partition, ack_wait_s=self._ack_wait_s
                 )
