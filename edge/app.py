@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,6 +106,10 @@ class EdgeRuntime:
             device_id=settings.device_id,
         )
         self._master_task = asyncio.create_task(self._refresh_master(), name="master-refresh")
+        # The master data just loaded (100 000s of objects) lives as long as the process: keep
+        # it out of the cyclic GC's generations so collections stay short on the scan path.
+        gc.collect()
+        gc.freeze()
         self.scan_service = ScanService(
             catalog=self.catalog,
             writer=self.writer,

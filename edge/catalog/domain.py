@@ -9,7 +9,7 @@ import msgspec
 from protocol.events import ItemMasterUpdated, SaleUnit
 
 
-class Item(msgspec.Struct, frozen=True, kw_only=True):
+class Item(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     gtin: str  # GTIN-14
     name: str
     price_fen: int

@@ -11,7 +11,7 @@ from protocol.ledger_events import HoldKind, LotHoldPlaced, LotHoldReleased
 HOLD_KINDS: tuple[HoldKind, ...] = ("recall", "quality", "cold_chain")
 
 
-class Hold(msgspec.Struct, frozen=True, kw_only=True):
+class Hold(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     hold_id: str
     gtin: str
     lot: str

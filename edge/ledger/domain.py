@@ -18,7 +18,7 @@ NO_LOT = ""
 StockKey = tuple[str, str, str]  # (gtin, lot, location)
 
 
-class ItemProfile(msgspec.Struct, frozen=True, kw_only=True):
+class ItemProfile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     gtin: str
     category: str = ""
     min_age_years: int = 0
@@ -27,12 +27,12 @@ class ItemProfile(msgspec.Struct, frozen=True, kw_only=True):
     max_net_g: int | None = None
 
 
-class CategoryRule(msgspec.Struct, frozen=True, kw_only=True):
+class CategoryRule(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     category: str
     required_documents: tuple[DocumentKind, ...] = ()
 
 
-class Lot(msgspec.Struct, frozen=True, kw_only=True):
+class Lot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     gtin: str
     lot: str
     expiry: date | None = None
