@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from cloud.clickhouse import ClickHouseGateway
 from cloud.redeem.domain import DoubleRedemptionFlag
@@ -27,7 +27,7 @@ class RedeemFlagsController(Controller):
         self,
         gateway: NamedDependency[ClickHouseGateway],
         database: NamedDependency[str],
-        code: Annotated[str | None, Parameter(query="code", max_length=512)] = None,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=10_000)] = 1000,
+        code: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> FlagList:
         return FlagList(flags=tuple(await list_flags(gateway, database, code=code, limit=limit)))

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.errors import Rejected
 from edge.holds.domain import Hold
@@ -72,7 +72,7 @@ class HoldController(Controller):
     @post("/{hold_id:str}/release", status_code=200, summary="Release a hold, with a reason")
     async def release_hold(
         self,
-        hold_id: str,
+        hold_id: FromPath[str],
         data: JSONBody[ReleaseHold],
         request: Request[str, str, State],
         hold_service: NamedDependency[HoldService],
@@ -90,8 +90,8 @@ class HoldController(Controller):
     async def list_holds(
         self,
         hold_service: NamedDependency[HoldService],
-        gtin: str | None = None,
-        lot: str | None = None,
+        gtin: FromQuery[str | None] = None,
+        lot: FromQuery[str | None] = None,
     ) -> list[Hold]:
         if gtin is not None and lot is not None:
             return list(hold_service.active_for(gtin14(gtin), lot))

@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.errors import Rejected
 from edge.holds.api import gtin14
@@ -267,7 +267,7 @@ class LedgerController(Controller):
     @put("/v1/items/{gtin:str}/price", status_code=200, summary="Change an item's price")
     async def change_price(
         self,
-        gtin: str,
+        gtin: FromPath[str],
         data: JSONBody[PriceIn],
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
@@ -283,7 +283,7 @@ class LedgerController(Controller):
     @put("/v1/items/{gtin:str}/profile", status_code=200, summary="Set an item's profile")
     async def set_profile(
         self,
-        gtin: str,
+        gtin: FromPath[str],
         data: JSONBody[ProfileIn],
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
@@ -308,7 +308,7 @@ class LedgerController(Controller):
     )
     async def set_category_rule(
         self,
-        category: str,
+        category: FromPath[str],
         data: JSONBody[CategoryRuleIn],
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
@@ -338,17 +338,20 @@ class LedgerController(Controller):
 
     @get("/v1/lots/{gtin:str}/{lot:str}", summary="A lot: expiry, documents, stock, holds")
     async def lot_lookup(
-        self, gtin: str, lot: str, ledger_service: NamedDependency[LedgerService]
+        self,
+        gtin: FromPath[str],
+        lot: FromPath[str],
+        ledger_service: NamedDependency[LedgerService],
     ) -> LotView:
         return await ledger_service.lot_view(gtin14(gtin), lot)
 
     @get("/v1/stock/{gtin:str}/fefo", summary="Which lots to pick first (FEFO)")
     async def fefo_suggestion(
         self,
-        gtin: str,
+        gtin: FromPath[str],
         ledger_service: NamedDependency[LedgerService],
-        quantity: int = 1,
-        location: str = SALES_FLOOR,
+        quantity: FromQuery[int] = 1,
+        location: FromQuery[str] = SALES_FLOOR,
     ) -> FefoSuggestion:
         if not 1 <= quantity <= 1_000_000_000:
             raise Rejected("quantity must be 1-1,000,000,000")
