@@ -195,7 +195,9 @@ def parse_signed_code(text: str) -> SignedCode | CodeRefusal:
     try:
         wire = _wire_decoder.decode(wire_bytes)
         body = _body_decoder.decode(wire.body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        # msgspec reports some invalid UTF-8 in str fields as UnicodeDecodeError
+        # (found by hypothesis): still a malformed code, never an exception.
         return CodeRefusal(reason="malformed", detail=str(exc)[:200])
     if len(wire.signature) != SIGNATURE_LEN:
         return CodeRefusal(reason="malformed", detail="signature is not 64 bytes")

@@ -130,3 +130,12 @@ def test_structured_garbage_never_raises(wire: list[object], body: list[object])
             continue
         text = PREFIX + base64.b32encode(raw).decode().rstrip("=")
         assert isinstance(verify_signed_code(text, RING, now=NOW), CodeRefusal)
+
+
+def test_invalid_utf8_in_the_key_id_is_a_refusal_not_an_exception() -> None:
+    # Found by hypothesis: msgspec reports this one as UnicodeDecodeError.
+    wire = b"\x93\xa2\x80\x80" + msgspec.msgpack.encode(["k", b"x", b"y"])[3:]
+    text = PREFIX + base64.b32encode(wire).decode().rstrip("=")
+    refusal = verify_signed_code(text, RING, now=NOW)
+    assert isinstance(refusal, CodeRefusal)
+    assert refusal.reason == "malformed"
