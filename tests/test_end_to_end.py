@@ -63,7 +63,7 @@ async def running_ingest(
         fetch_batch=16,
         # Short, so batches a cancelled worker had fetched come back quickly.
         ack_wait_s=2.0,
-        lease_ttl_s=3.0,
+        lease_ttl_s=5.0,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -72,7 +72,7 @@ async def running_ingest(
     finally:
         task.cancel()  # an abrupt stop, like a crash: no goodbye, no flush
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await asyncio.wait_for(task, 15)  # a worker that cannot stop fails here, clearly
 
 
 def edge_events(db: Path) -> list[tuple[int, bytes]]:

@@ -68,7 +68,7 @@ async def ingest(
         database=database,
         nats_url=url,
         ack_wait_s=2.0,
-        lease_ttl_s=3.0,
+        lease_ttl_s=5.0,
         marks_every_s=0.2,
         **options,  # type: ignore[arg-type]
     )
@@ -79,7 +79,7 @@ async def ingest(
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await asyncio.wait_for(task, 15)  # a worker that cannot stop fails here, clearly
 
 
 async def scan(client: AsyncTestClient, n: int) -> None:  # type: ignore[type-arg]

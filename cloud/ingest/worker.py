@@ -114,20 +114,34 @@ class _Lease:
         """Renewed within half the TTL: no other worker can have taken it over."""
         return time.monotonic() - self._renewed_at < self._ttl_s / 2
 
-    async def hold(self) -> bool:
-        """Take or renew the lease when due; False if another worker holds it."""
-        if self._revision is not None and time.monotonic() - self._renewed_at < self._ttl_s / 4:
-            return True
+    @property
+    def held(self) -> bool:
+        return self._revision is not None
+
+    async def acquire(self) -> bool:
+        """Take the lease if no other worker holds it."""
         try:
-            if self._revision is None:
-                self._revision = await self._kv.create(self._key, self._owner)
-            else:
-                self._revision = await self._kv.update(self._key, self._owner, last=self._revision)
+            self._revision = await self._kv.create(self._key, self._owner)
         except (nats.js.errors.KeyWrongLastSequenceError, nats.errors.Error, OSError):
             self._revision = None
             return False
         self._renewed_at = time.monotonic()
         return True
+
+    async def keep(self) -> None:
+        """Renew every quarter TTL, beside the ingest loop (a long fetch or insert must not
+        let it lapse). A failed renewal means it is lost: the loop sees `held` turn false."""
+        while True:
+            await asyncio.sleep(self._ttl_s / 4)
+            revision = self._revision
+            if revision is None:
+                continue
+            try:
+                self._revision = await self._kv.update(self._key, self._owner, last=revision)
+            except (nats.js.errors.KeyWrongLastSequenceError, nats.errors.Error, OSError):
+                self._revision = None
+                continue
+            self._renewed_at = time.monotonic()
 
     async def release(self) -> None:
         """Give the partition back at once on a clean stop (a crash waits for the TTL)."""
@@ -136,7 +150,7 @@ class _Lease:
             # Bounded: on a dying connection the lease simply expires after its TTL.
             with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
                 await asyncio.wait_for(
-                    asyncio.shield(self._kv.delete(self._key, last=revision)), 1.0
+                    asyncio.shield(self._kv.delete(self._key, last=revision)), 3.0
                 )
 
 
@@ -276,20 +290,23 @@ class IngestWorker:
 
     async def _run_partition(self, js: JetStreamContext, leases: KeyValue, partition: int) -> None:
         lease = _Lease(leases, f"p{partition}", self.worker_id, self._lease_ttl_s)
+        keeper = asyncio.create_task(lease.keep(), name=f"lease-p{partition}")
         try:
             await self._ingest_partition(js, lease, partition)
         finally:
+            keeper.cancel()
             await lease.release()
 
     async def _ingest_partition(self, js: JetStreamContext, lease: _Lease, partition: int) -> None:
         held = False
         while True:
-            if not await lease.hold():
+            if not lease.held:
                 if held:
                     log.error("ingest.partition_lost", partition=partition, worker=self.worker_id)
                     held = False
-                await asyncio.sleep(self._lease_ttl_s / 3)
-                continue
+                if not await lease.acquire():
+                    await asyncio.sleep(self._lease_ttl_s / 3)
+                    continue
             if not held:
                 held = True
                 # Marks may have moved while another worker held the partition.
