@@ -22,13 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ops import services as local
+from ops.bench.common import percentile, wait_edge_ready
 
 _EDGE = """
 import sys, uvicorn
@@ -198,33 +200,6 @@ def _load_process(args: tuple[Any, ...]) -> tuple[list[float], list[tuple[int, s
     return asyncio.run(_load(*args))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise click.ClickException(f"the edge exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise click.ClickException("the edge did not become ready")
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
-
-
 @click.command()
 @click.option("--rate", default=2000.0, show_default=True, help="Arrival rate, redemptions/s.")
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of measured load.")
@@ -262,12 +237,12 @@ def redeem(
                       parts=parts)
             for k in range(clients)
         ]  # fmt: skip
-        port = _free_port()
+        port = local.free_port()
         proc = subprocess.Popen(
             [sys.executable, "-c", _EDGE, str(db), str(port), str(keyring)], env=dict(os.environ)
         )
         try:
-            _wait_ready(port, proc)
+            wait_edge_ready(port, proc)
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(clients) as pool:
                 pool.map(
@@ -300,8 +275,8 @@ def redeem(
     report = {
         "redemptions": len(latencies),
         "per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "double_redemptions": double,
         "errors": errors,
     }

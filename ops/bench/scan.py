@@ -18,17 +18,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ops import services as local
+from ops.bench.common import percentile, wait_edge_ready
+
 # The edge as `jxc edge serve` runs it, minus the relay and the MQTT intake (no NATS or
 # Mosquitto here: offline first, the POS path never waits on them anyway).
 _EDGE = """
 import os, sys, uvicorn
+from ops.logs import configure_logging
+configure_logging("warning")  # logs to stderr: stdout carries only the figures
 from edge.app import create_app
 from edge.settings import EdgeSettings
 settings = EdgeSettings.from_env(os.environ)
@@ -194,33 +198,6 @@ def _load_process(args: tuple[Any, ...]) -> tuple[list[float], int]:
     return asyncio.run(_load(*args))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise click.ClickException(f"the edge exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise click.ClickException("the edge did not become ready")
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
-
-
 @click.command()
 @click.option("--rate", default=4000.0, show_default=True, help="Arrival rate, scans/s.")
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of measured load.")
@@ -251,7 +228,7 @@ def scan(
         with click.progressbar(length=items + lots, label="seeding master", file=sys.stderr) as bar:
             asyncio.run(_seed(db, items, lots, bar))
         token = issue_terminal_token(db, "bench-pos")
-        port = _free_port()
+        port = local.free_port()
         env = {
             **os.environ,
             "JXC_STORE_ID": "bench",
@@ -261,7 +238,7 @@ def scan(
         }
         proc = subprocess.Popen([sys.executable, "-c", _EDGE, str(port)], env=env)
         try:
-            _wait_ready(port, proc)
+            wait_edge_ready(port, proc)
             bodies = _codes(items, lots, 20_000, seed=7)
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(clients) as pool:
@@ -283,8 +260,8 @@ def scan(
     report = {
         "scans": len(latencies),
         "scans_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "errors": errors,
     }
     if as_json:
