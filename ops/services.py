@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.deploy.mosquitto.render import QUEUE_LIMITS
+
 DEFAULT_NATS_PORT = 14222
 DEFAULT_NATS_MONITOR_PORT = 18222
 DEFAULT_MQTT_PORT = 11883
@@ -226,6 +228,9 @@ allow_anonymous true
 persistence true
 persistence_location {folder}/
 log_dest file {log_path}
+# The store broker's queue limits (ops/deploy/mosquitto): Mosquitto's default of 1,000 queued
+# messages per client silently drops readings for an edge that is restarting.
+{QUEUE_LIMITS}
 {extra_config}
 """
     )

@@ -74,11 +74,9 @@ async def _run(readings: int, devices: int, batch: int, folder: Path) -> dict[st
     from edge.app import EdgeRuntime
     from edge.settings import EdgeSettings
     from ops import services as local
-    from ops.deploy.mosquitto.render import QUEUE_LIMITS
 
-    broker = local.start_mosquitto(
-        folder / "mosquitto", port=local.free_port(), extra_config=QUEUE_LIMITS
-    )
+    # The local broker carries the store broker's queue limits (ops/deploy/mosquitto).
+    broker = local.start_mosquitto(folder / "mosquitto", port=local.free_port())
     runtime = EdgeRuntime(
         EdgeSettings(
             store_id=STORE,
