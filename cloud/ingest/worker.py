@@ -69,6 +69,7 @@ GAP_RETRY_DELAY_S = 1.0
 INSERT_RETRY_DELAY_S = 2.0
 RESEND_EVERY_S = 5.0
 LEASE_BUCKET = "JXC_INGEST_LEASES"
+_RECOVERABLE = (ClickHouseUnavailable, nats.errors.Error, OSError, TimeoutError)
 
 
 @dataclass(slots=True)
@@ -262,6 +263,20 @@ class IngestWorker:
                 )
 
     async def run(self) -> None:
+        """Ingest forever. ClickHouse or NATS unavailable (at start, or in a way the loops do
+        not absorb) restarts the worker after a pause; messages not acked come back."""
+        delay = 0.5
+        while True:
+            try:
+                await self._run_once()
+            except* _RECOVERABLE as failure:
+                log.error(
+                    "ingest.restarting", worker=self.worker_id, error=repr(failure.exceptions[0])
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _run_once(self) -> None:
         await create_schema(self._gateway, self._db)
         await self.load_progress()
         nc = self._nc = await self._connect()

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -56,6 +57,7 @@ from protocol.transport import (
 log = structlog.get_logger(__name__)
 
 _PUBLISH_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+_RECOVERABLE = (*_PUBLISH_ERRORS, sqlite3.Error)
 
 
 @dataclass(slots=True)
@@ -127,7 +129,18 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay forever: reconnects and retries with backoff, never gives up."""
+        """Relay forever: reconnects and retries with backoff, never gives up. A failure the
+        inner loops do not absorb (the log unreadable for a moment, NATS gone between connect
+        and subscribe) restarts the relay instead of leaving the outbox stranded."""
+        backoff = _Backoff()
+        while True:
+            try:
+                await self._run_once()
+            except* _RECOVERABLE as failure:
+                self._log.error("relay.restarting", error=repr(failure.exceptions[0]))
+            await asyncio.sleep(backoff.next())
+
+    async def _run_once(self) -> None:
         reader = await open_database(self._db_path, read_only=True)
         nc: NatsClient | None = None
         try:
