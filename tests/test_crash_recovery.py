@@ -101,7 +101,8 @@ async def test_kill_edge_cloud_and_nats_at_random_moments(
     nats_server: local.LocalServer,
     eventually,  # type: ignore[no-untyped-def]
 ) -> None:
-    seed = int(os.environ.get("JXC_CHAOS_SEED", random.randrange(1_000_000)))
+    # Fixed by default so CI replays the same kills; set JXC_CHAOS_SEED to explore others.
+    seed = int(os.environ.get("JXC_CHAOS_SEED", "2026"))
     rng = random.Random(seed)
     db = tmp_path / "store.db"
     await (await open_database(db)).close()
