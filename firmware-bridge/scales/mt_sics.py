@@ -127,6 +127,8 @@ def parse_line(frame: bytes) -> ScaleEvent | None:
         raise Malformed("control character inside an MT-SICS line")
     text = line.decode("latin-1")
     tokens = _TOKEN.findall(text)
+    if not tokens:  # e.g. only non-ASCII blanks (0xA0 is a space to the tokenizer)
+        raise Malformed("no MT-SICS tokens in the line")
     ident = tokens[0]
     if ident in _GENERAL_ERRORS and len(tokens) == 1:
         return CommandRejected(command="", code=ident, reason=_GENERAL_ERRORS[ident], raw=line)

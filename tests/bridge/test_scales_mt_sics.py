@@ -281,3 +281,10 @@ def test_formatted_weights_parse_back_under_any_split(
     ]
     assert [(e.net, e.decimals, e.unit) for e in events if isinstance(e, WeightReading)] == weights
     assert len(events) == len(weights)
+
+
+def test_a_line_of_non_ascii_blanks_is_a_frame_error() -> None:
+    # Found by hypothesis: 0xA0 decodes to a no-break space, which the tokenizer skips.
+    events = MtSicsParser().feed(b"\xa0\r\n")
+    assert len(events) == 1
+    assert isinstance(events[0], FrameError)
