@@ -29,7 +29,8 @@ from ops.services import LocalServer
 from protocol.batch import encode_batch
 from protocol.envelope import decode_envelope, encode_envelope
 from protocol.events import ItemScanned
-from protocol.subjects import events_subject
+from protocol.subjects import command_subject, edge_status_subject, events_subject
+from protocol.transport import CloudHighWaterMark, ResendRequest, encode_control
 
 pytestmark = pytest.mark.integration
 STORE = "s-transport"
@@ -235,3 +236,51 @@ async def test_a_broken_chain_is_reported_not_hidden(
 
         await eventually(flagged, what="chain break recorded")
     assert await landed(clickhouse, ch_database) == (5, 5, 5)
+
+
+async def test_garbage_control_messages_are_counted_and_ignored(
+    tmp_path: Path,
+    nats_server: LocalServer,
+    clickhouse: ClickHouseGateway,
+    ch_database: str,
+    eventually,  # type: ignore[no-untyped-def]
+) -> None:
+    db, token = await seeded(tmp_path)
+    async with (
+        ingest(clickhouse, ch_database, nats_server.url) as worker,
+        edge(db, token, nats_server.url) as client,
+    ):
+        garbage = [
+            (command_subject(STORE, "hwm"), b"\xff not msgpack"),
+            (command_subject(STORE, "hwm"), msgspec.msgpack.encode({"hwm": "lots"})),
+            (command_subject(STORE, "resend"), msgspec.msgpack.encode([1, 2])),
+            (
+                command_subject(STORE, "resend"),  # a backwards range
+                encode_control(ResendRequest(store_id=STORE, from_seq=9, to_seq=3)),
+            ),
+            (
+                command_subject(STORE, "hwm"),  # another store's mark on our subject
+                encode_control(CloudHighWaterMark(store_id="other", hwm=10**9, at=utc_now())),
+            ),
+            (edge_status_subject(STORE), b"garbage"),
+        ]
+        nc = await nats.connect(nats_server.url)
+
+        async def counted() -> bool:
+            # Sent until counted: the relay subscribes a moment after the edge starts.
+            for subject, payload in garbage:
+                await nc.publish(subject, payload)
+            await nc.flush()
+            relay = (await client.get("/v1/status")).json()["relay"]
+            return relay["bad_commands"] >= 5 and worker.state.counters.bad_status_reports >= 1
+
+        await eventually(counted, what="bad control messages counted")
+        await nc.close()
+        relay = (await client.get("/v1/status")).json()["relay"]
+        assert relay["cloud_hwm"] < 10**9  # the forged mark was not taken
+        await scan(client, 10)  # and the transport still works
+
+        async def landed_all() -> bool:
+            return await landed(clickhouse, ch_database) == (11, 11, 11)
+
+        await eventually(landed_all, what="scans after the garbage")
