@@ -7,7 +7,7 @@ gets the first answer again and moves no stock twice.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
@@ -46,6 +46,15 @@ CentiC = Annotated[int, msgspec.Meta(ge=-10_000, le=10_000)]
 Documents = Annotated[tuple[Text64, ...], msgspec.Meta(max_length=20)]
 Channel = Annotated[str, msgspec.Meta(max_length=32)]
 OperatorId = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+def _command_fields(data: msgspec.Struct) -> dict[str, Any]:
+    """A POS document's fields as its command's: the operator travels beside the command and
+    the GTIN is normalised to GTIN-14 (a bad one is a 4xx, via `gtin14`)."""
+    fields = msgspec.structs.asdict(data)
+    fields.pop("operator_id")
+    fields["gtin"] = gtin14(fields["gtin"])
+    return fields
 
 
 class SaleLineIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,9 +209,7 @@ class LedgerController(Controller):
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
     ) -> DocumentAnswer:
-        fields = msgspec.structs.asdict(data)
-        fields.pop("operator_id")
-        fields["gtin"] = gtin14(data.gtin)
+        fields = _command_fields(data)
         fields["supplier_id"] = data.supplier_id or ""
         return await ledger_service.receive(
             ReceiveCommand(**fields), terminal_id=request.user, operator_id=data.operator_id
@@ -215,9 +222,7 @@ class LedgerController(Controller):
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
     ) -> DocumentAnswer:
-        fields = msgspec.structs.asdict(data)
-        fields.pop("operator_id")
-        fields["gtin"] = gtin14(data.gtin)
+        fields = _command_fields(data)
         return await ledger_service.return_goods(
             ReturnCommand(**fields), terminal_id=request.user, operator_id=data.operator_id
         )
@@ -229,9 +234,7 @@ class LedgerController(Controller):
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
     ) -> DocumentAnswer:
-        fields = msgspec.structs.asdict(data)
-        fields.pop("operator_id")
-        fields["gtin"] = gtin14(data.gtin)
+        fields = _command_fields(data)
         return await ledger_service.transfer(
             TransferCommand(**fields), terminal_id=request.user, operator_id=data.operator_id
         )
@@ -243,9 +246,7 @@ class LedgerController(Controller):
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
     ) -> DocumentAnswer:
-        fields = msgspec.structs.asdict(data)
-        fields.pop("operator_id")
-        fields["gtin"] = gtin14(data.gtin)
+        fields = _command_fields(data)
         return await ledger_service.waste(
             WasteCommand(**fields), terminal_id=request.user, operator_id=data.operator_id
         )
@@ -257,9 +258,7 @@ class LedgerController(Controller):
         request: Request[str, str, State],
         ledger_service: NamedDependency[LedgerService],
     ) -> DocumentAnswer:
-        fields = msgspec.structs.asdict(data)
-        fields.pop("operator_id")
-        fields["gtin"] = gtin14(data.gtin)
+        fields = _command_fields(data)
         return await ledger_service.count(
             CountCommand(**fields), terminal_id=request.user, operator_id=data.operator_id
         )
