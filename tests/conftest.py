@@ -77,3 +77,82 @@ def eventually():  # type: ignore[no-untyped-def]
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; last: {last!r}")
 
     return wait
+
+
+# -- shared by the transport tests (edge → NATS → ClickHouse) -----------------------------
+
+
+@pytest.fixture
+def seed_store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """`await seed_store(store_id)` → (database path, terminal token) of a store whose item
+    master holds one item (GTIN 06901234567892)."""
+    from edge.catalog.domain import Item
+    from edge.catalog.service import record_item_master
+    from edge.clock import random_event_id, utc_now
+    from edge.eventlog.database import open_database
+    from edge.terminals.store import issue_terminal_token
+
+    async def seed(store_id: str) -> tuple[Path, str]:
+        db = tmp_path / f"{store_id}.db"
+        await (await open_database(db)).close()
+        await record_item_master(
+            db,
+            store_id=store_id,
+            items=(Item(gtin="06901234567892", name="鲈鱼", price_fen=3990),),
+            clock=utc_now,
+            new_event_id=random_event_id,
+        )
+        return db, issue_terminal_token(db, "pos-1")
+
+    return seed
+
+
+@pytest.fixture
+def ingest_worker(clickhouse: object, ch_database: str, nats_server: local.LocalServer):  # type: ignore[no-untyped-def]
+    """`async with ingest_worker(**options) as worker`: an ingest on the test's NATS and
+    database, stopped abruptly on exit (cancelled: no goodbye, no flush, like a crash)."""
+    import asyncio
+    import contextlib
+
+    from cloud.ingest.worker import IngestWorker
+
+    @contextlib.asynccontextmanager
+    async def running(**options: object) -> AsyncIterator[IngestWorker]:
+        settings: dict[str, object] = {
+            "fetch_batch": 16,
+            # Short, so batches a cancelled worker had fetched come back quickly.
+            "ack_wait_s": 2.0,
+            "lease_ttl_s": 5.0,
+            "marks_every_s": 0.2,
+            **options,
+        }
+        worker = IngestWorker(
+            gateway=clickhouse,  # type: ignore[arg-type]
+            database=ch_database,
+            nats_url=nats_server.url,
+            **settings,  # type: ignore[arg-type]
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            await asyncio.wait_for(worker.ready.wait(), 20)
+            yield worker
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 15)  # a worker that cannot stop fails here
+
+    return running
+
+
+@pytest.fixture
+def landed(clickhouse: object, ch_database: str):  # type: ignore[no-untyped-def]
+    """`await landed(store_id)` → (rows, distinct seqs, max seq) of the store in ClickHouse."""
+    from cloud.transport.store import store_landings
+
+    async def landing(store_id: str) -> tuple[int, int, int]:
+        for found in await store_landings(clickhouse, ch_database):  # type: ignore[arg-type]
+            if found.store_id == store_id:
+                return found.rows, found.distinct_seqs, found.max_seq
+        return 0, 0, 0
+
+    return landing

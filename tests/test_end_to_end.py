@@ -3,7 +3,6 @@ with restarts and replays in the middle. Real NATS, real SQLite, real ClickHouse
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,14 +14,10 @@ from litestar.testing import AsyncTestClient
 
 from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.worker import IngestWorker
-from cloud.transport.store import dead_letter_count, store_landings
+from cloud.transport.store import dead_letter_count
 from edge.app import create_app
 from edge.catalog.domain import Item
-from edge.catalog.service import record_item_master
-from edge.clock import random_event_id, utc_now
-from edge.eventlog.database import open_database
 from edge.settings import EdgeSettings
-from edge.terminals.store import issue_terminal_token
 from ops.services import LocalServer
 from protocol.batch import encode_batch
 from protocol.subjects import events_subject
@@ -33,46 +28,12 @@ ITEM = Item(gtin="06901234567892", name="鲈鱼", price_fen=3990)
 pytestmark = pytest.mark.integration
 
 
-async def seeded_store(tmp_path: Path) -> tuple[Path, str]:
-    db = tmp_path / "store.db"
-    conn = await open_database(db)
-    await conn.close()
-    await record_item_master(
-        db, store_id=STORE, items=(ITEM,), clock=utc_now, new_event_id=random_event_id
-    )
-    return db, issue_terminal_token(db, "pos-1")
-
-
 @contextlib.asynccontextmanager
 async def running_edge(db: Path, token: str, nats_url: str) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     settings = EdgeSettings(store_id=STORE, db_path=db, nats_url=nats_url, relay_batch_max=50)
     async with AsyncTestClient(app=create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
-
-
-@contextlib.asynccontextmanager
-async def running_ingest(
-    gateway: ClickHouseGateway, database: str, nats_url: str, durable: str = "jxc-ingest"
-) -> AsyncIterator[IngestWorker]:
-    worker = IngestWorker(
-        gateway=gateway,
-        database=database,
-        nats_url=nats_url,
-        durable=durable,
-        fetch_batch=16,
-        # Short, so batches a cancelled worker had fetched come back quickly.
-        ack_wait_s=2.0,
-        lease_ttl_s=5.0,
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        await asyncio.wait_for(worker.ready.wait(), 20)
-        yield worker
-    finally:
-        task.cancel()  # an abrupt stop, like a crash: no goodbye, no flush
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 15)  # a worker that cannot stop fails here, clearly
 
 
 def edge_events(db: Path) -> list[tuple[int, bytes]]:
@@ -89,31 +50,26 @@ async def scan(client: AsyncTestClient, n: int, code: str = "6901234567892") -> 
         assert response.status_code == 200, response.text
 
 
-async def landed(gateway: ClickHouseGateway, database: str) -> tuple[int, int, int]:
-    """(rows, distinct seqs, max seq) in ClickHouse for the store."""
-    for landing in await store_landings(gateway, database):
-        if landing.store_id == STORE:
-            return landing.rows, landing.distinct_seqs, landing.max_seq
-    return 0, 0, 0
-
-
 async def test_exactly_once_through_restarts_and_replays(
     tmp_path: Path,
     nats_server: LocalServer,
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded_store(tmp_path)
+    db, token = await seed_store(STORE)
     url = nats_server.url
 
     async def all_landed() -> bool:
         expected = len(edge_events(db))
-        return await landed(clickhouse, ch_database) == (expected, expected, expected)
+        return await landed(STORE) == (expected, expected, expected)
 
     async with running_edge(db, token, url) as client:
         # 1. Normal flow, until the ingest dies mid-stream (cancelled: no flush, no goodbye).
-        async with running_ingest(clickhouse, ch_database, url):
+        async with ingest_worker():
             await scan(client, 30)
             await eventually(all_landed, what="first scans in ClickHouse")
             await scan(client, 30)
@@ -123,7 +79,7 @@ async def test_exactly_once_through_restarts_and_replays(
     # comes back while scans continue.
     async with running_edge(db, token, url) as client:
         await scan(client, 20, code="bad-code")
-        async with running_ingest(clickhouse, ch_database, url):
+        async with ingest_worker():
             await scan(client, 20)
             await eventually(all_landed, what="backlog after restarts")
 
@@ -143,7 +99,7 @@ async def test_exactly_once_through_restarts_and_replays(
     # 5. A new ingest worker that never acked anything (a crash between insert and ack) sees
     # the whole stream again from the start, with its marks read back from ClickHouse.
     for durable in ("fresh-worker", "jxc-ingest"):
-        async with running_ingest(clickhouse, ch_database, url, durable=durable) as worker:
+        async with ingest_worker(durable=durable) as worker:
 
             async def replays_consumed(worker: IngestWorker = worker) -> bool:
                 return worker.state.counters.duplicates_skipped >= len(events)
@@ -151,7 +107,7 @@ async def test_exactly_once_through_restarts_and_replays(
             await eventually(replays_consumed, what=f"replayed batches consumed by {durable}")
     expected = len(events)
     assert expected == 60 + 40 + 40 + 1  # scans + the item master event
-    assert await landed(clickhouse, ch_database) == (expected, expected, expected)
+    assert await landed(STORE) == (expected, expected, expected)
     assert await dead_letter_count(clickhouse, ch_database) == 0
 
 
@@ -161,10 +117,13 @@ async def test_garbage_on_the_events_subject_is_dead_lettered_not_fatal(
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded_store(tmp_path)
+    db, token = await seed_store(STORE)
     url = nats_server.url
-    async with running_ingest(clickhouse, ch_database, url) as worker:
+    async with ingest_worker() as worker:
         nc = await nats.connect(url)
         js = nc.jetstream()
         real = edge_events(db)[0][1]
@@ -188,7 +147,7 @@ async def test_garbage_on_the_events_subject_is_dead_lettered_not_fatal(
             await scan(client, 5)
 
             async def arrived() -> bool:
-                return (await landed(clickhouse, ch_database))[1] == 6
+                return (await landed(STORE))[1] == 6
 
             await eventually(arrived, what="good events after poison")
     rows = await clickhouse.rows(f"SELECT reason FROM {ch_database}.dead_letters ORDER BY reason")

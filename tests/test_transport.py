@@ -3,7 +3,6 @@ JetStream messages are resent on request, workers split partitions, chain breaks
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
@@ -16,15 +15,10 @@ from litestar.testing import AsyncTestClient
 
 from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.stream import EVENTS_STREAM
-from cloud.ingest.worker import IngestWorker
-from cloud.transport.store import chain_breaks_by_store, store_landings
+from cloud.transport.store import chain_breaks_by_store
 from edge.app import create_app
-from edge.catalog.domain import Item
-from edge.catalog.service import record_item_master
-from edge.clock import random_event_id, utc_now
-from edge.eventlog.database import open_database
+from edge.clock import utc_now
 from edge.settings import EdgeSettings
-from edge.terminals.store import issue_terminal_token
 from ops.services import LocalServer
 from protocol.batch import encode_batch
 from protocol.envelope import decode_envelope, encode_envelope
@@ -36,19 +30,6 @@ pytestmark = pytest.mark.integration
 STORE = "s-transport"
 
 
-async def seeded(tmp_path: Path, store: str = STORE) -> tuple[Path, str]:
-    db = tmp_path / f"{store}.db"
-    await (await open_database(db)).close()
-    await record_item_master(
-        db,
-        store_id=store,
-        items=(Item(gtin="06901234567892", name="鲈鱼", price_fen=3990),),
-        clock=utc_now,
-        new_event_id=random_event_id,
-    )
-    return db, issue_terminal_token(db, "pos-1")
-
-
 @contextlib.asynccontextmanager
 async def edge(
     db: Path, token: str, url: str, **settings: object
@@ -58,29 +39,6 @@ async def edge(
     async with AsyncTestClient(app=create_app(config)) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
-
-
-@contextlib.asynccontextmanager
-async def ingest(
-    gateway: ClickHouseGateway, database: str, url: str, **options: object
-) -> AsyncIterator[IngestWorker]:
-    worker = IngestWorker(
-        gateway=gateway,
-        database=database,
-        nats_url=url,
-        ack_wait_s=2.0,
-        lease_ttl_s=5.0,
-        marks_every_s=0.2,
-        **options,  # type: ignore[arg-type]
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        await asyncio.wait_for(worker.ready.wait(), 20)
-        yield worker
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 15)  # a worker that cannot stop fails here, clearly
 
 
 async def scan(client: AsyncTestClient, n: int) -> None:  # type: ignore[type-arg]
@@ -96,23 +54,19 @@ def log_rows(db: Path) -> tuple[list[int], int, dict[str, int]]:
     return seqs, outbox, marks
 
 
-async def landed(gateway: ClickHouseGateway, database: str, store: str = STORE) -> tuple[int, ...]:
-    for landing in await store_landings(gateway, database):
-        if landing.store_id == store:
-            return landing.rows, landing.distinct_seqs, landing.max_seq
-    return 0, 0, 0
-
-
 async def test_cloud_mark_returns_to_the_edge_which_prunes_below_it(
     tmp_path: Path,
     nats_server: LocalServer,
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded(tmp_path)
+    db, token = await seed_store(STORE)
     async with (
-        ingest(clickhouse, ch_database, nats_server.url) as worker,
+        ingest_worker() as worker,
         edge(db, token, nats_server.url, log_retention_days=0.0) as client,
     ):
         await scan(client, 50)
@@ -133,9 +87,7 @@ async def test_cloud_mark_returns_to_the_edge_which_prunes_below_it(
         await eventually(edge_reported, what="edge status at the cloud")
         # Pruning never breaks the chain head: new scans continue it.
         await scan(client, 5)
-        await eventually(
-            lambda: _true(landed(clickhouse, ch_database), (last + 5,) * 3), what="after pruning"
-        )
+        await eventually(lambda: _true(landed(STORE), (last + 5,) * 3), what="after pruning")
 
 
 async def _true(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
@@ -148,11 +100,14 @@ async def test_a_message_jetstream_lost_is_resent_on_the_clouds_request(
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded(tmp_path)
+    db, token = await seed_store(STORE)
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
-    async with ingest(clickhouse, ch_database, nats_server.url):
+    async with ingest_worker():
         pass  # creates the stream; no worker runs while the message goes missing
     async with edge(db, token, nats_server.url) as client:
         await scan(client, 60)
@@ -165,10 +120,10 @@ async def test_a_message_jetstream_lost_is_resent_on_the_clouds_request(
         info = await js.stream_info(EVENTS_STREAM)
         assert info.state.messages >= 3
         await js.delete_msg(EVENTS_STREAM, info.state.first_seq + 1)
-        async with ingest(clickhouse, ch_database, nats_server.url) as worker:
+        async with ingest_worker() as worker:
 
             async def complete() -> bool:
-                return await landed(clickhouse, ch_database) == (61, 61, 61)
+                return await landed(STORE) == (61, 61, 61)
 
             await eventually(complete, timeout_s=30, what="gap filled by a resend")
             assert worker.state.counters.gaps_held >= 1
@@ -183,12 +138,15 @@ async def test_two_workers_split_the_partitions_without_doubling(
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
     stores = [f"shop-{n}" for n in range(6)]
-    dbs = {store: await seeded(tmp_path, store) for store in stores}
+    dbs = {store: await seed_store(store) for store in stores}
     async with (
-        ingest(clickhouse, ch_database, nats_server.url, worker_id="a") as first,
-        ingest(clickhouse, ch_database, nats_server.url, worker_id="b") as second,
+        ingest_worker(worker_id="a") as first,
+        ingest_worker(worker_id="b") as second,
         contextlib.AsyncExitStack() as stack,
     ):
         for store, (db, token) in dbs.items():
@@ -198,7 +156,7 @@ async def test_two_workers_split_the_partitions_without_doubling(
             await scan(client, 20)
 
         async def everything_once() -> bool:
-            found = [await landed(clickhouse, ch_database, store) for store in stores]
+            found = [await landed(store) for store in stores]
             return found == [(21, 21, 21)] * len(stores)
 
         await eventually(everything_once, timeout_s=30, what="all stores landed once")
@@ -212,8 +170,11 @@ async def test_a_broken_chain_is_reported_not_hidden(
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded(tmp_path)
+    db, token = await seed_store(STORE)
     async with edge(db, token, nats_server.url, relay_enabled=False) as client:
         await scan(client, 4)
     with sqlite3.connect(db) as conn:
@@ -224,7 +185,7 @@ async def test_a_broken_chain_is_reported_not_hidden(
         ItemScanned(terminal_id="pos-1", raw_code="forged", verdict="allow")
     )
     envelopes[2] = msgspec.structs.replace(envelopes[2], body=msgspec.Raw(forged_body))
-    async with ingest(clickhouse, ch_database, nats_server.url):
+    async with ingest_worker():
         nc = await nats.connect(nats_server.url)
         await nc.jetstream().publish(
             events_subject(STORE), encode_batch(STORE, 1, [encode_envelope(e) for e in envelopes])
@@ -235,7 +196,7 @@ async def test_a_broken_chain_is_reported_not_hidden(
             return (await chain_breaks_by_store(clickhouse, ch_database)).get(STORE) == 1
 
         await eventually(flagged, what="chain break recorded")
-    assert await landed(clickhouse, ch_database) == (5, 5, 5)
+    assert await landed(STORE) == (5, 5, 5)
 
 
 async def test_garbage_control_messages_are_counted_and_ignored(
@@ -244,10 +205,13 @@ async def test_garbage_control_messages_are_counted_and_ignored(
     clickhouse: ClickHouseGateway,
     ch_database: str,
     eventually,  # type: ignore[no-untyped-def]
+    seed_store,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+    landed,  # type: ignore[no-untyped-def]
 ) -> None:
-    db, token = await seeded(tmp_path)
+    db, token = await seed_store(STORE)
     async with (
-        ingest(clickhouse, ch_database, nats_server.url) as worker,
+        ingest_worker() as worker,
         edge(db, token, nats_server.url) as client,
     ):
         garbage = [
@@ -281,6 +245,6 @@ async def test_garbage_control_messages_are_counted_and_ignored(
         await scan(client, 10)  # and the transport still works
 
         async def landed_all() -> bool:
-            return await landed(clickhouse, ch_database) == (11, 11, 11)
+            return await landed(STORE) == (11, 11, 11)
 
         await eventually(landed_all, what="scans after the garbage")
