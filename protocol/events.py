@@ -47,6 +47,15 @@ from protocol.redeem_events import (
     VoucherBatchReceived,
 )
 from protocol.scan_events import ItemMasterUpdated, ItemScanned, SaleLine, SaleRecorded
+from protocol.trace_events import (
+    ChainCheckpointSigned,
+    CheckpointKeyAnnounced,
+    LotQuantity,
+    LotsAggregated,
+    LotTransformed,
+    ShipmentReceived,
+    StockDispatched,
+)
 
 AnyEvent = (
     ItemScanned
@@ -75,6 +84,12 @@ AnyEvent = (
     | RedemptionReversed
     | RemoteRedemptionsLearned
     | VoucherBatchReceived
+    | LotTransformed
+    | LotsAggregated
+    | StockDispatched
+    | ShipmentReceived
+    | CheckpointKeyAnnounced
+    | ChainCheckpointSigned
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -104,12 +119,20 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RedemptionReversed,
     RemoteRedemptionsLearned,
     VoucherBatchReceived,
+    LotTransformed,
+    LotsAggregated,
+    StockDispatched,
+    ShipmentReceived,
+    CheckpointKeyAnnounced,
+    ChainCheckpointSigned,
 )
 
 __all__ = [
     "EVENT_TYPES",
     "AnyEvent",
     "CategoryRuleSet",
+    "ChainCheckpointSigned",
+    "CheckpointKeyAnnounced",
     "CodeRedeemed",
     "ColdChainExcursionEnded",
     "ColdChainExcursionStarted",
@@ -120,7 +143,10 @@ __all__ = [
     "ItemScanned",
     "LotHoldPlaced",
     "LotHoldReleased",
+    "LotQuantity",
     "LotRegistered",
+    "LotTransformed",
+    "LotsAggregated",
     "PriceChanged",
     "ProbeCameBack",
     "ProbeWentOffline",
@@ -133,7 +159,9 @@ __all__ = [
     "SaleRecorded",
     "SaleReturned",
     "SaleUnit",
+    "ShipmentReceived",
     "StockCounted",
+    "StockDispatched",
     "StockTransferred",
     "StockWentNegative",
     "Verdict",

@@ -53,6 +53,15 @@ from protocol.redeem_events import (
     RemoteRedemptionsLearned,
     VoucherBatchReceived,
 )
+from protocol.trace_events import (
+    ChainCheckpointSigned,
+    CheckpointKeyAnnounced,
+    LotQuantity,
+    LotsAggregated,
+    LotTransformed,
+    ShipmentReceived,
+    StockDispatched,
+)
 
 _T = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 _T2 = datetime(2024, 5, 1, 8, 0, 5, tzinfo=UTC)
@@ -470,6 +479,100 @@ GOLDEN = [
         (
             "84a474797065b852656d6f7465526564656d7074696f6e734c6561726e6564a5636f756e7401a5636f646573"
             "91a447422d39ad6e6578745f73696e63655f6d73cf0000018bcfe56800"
+        ),
+    ),
+    (
+        LotTransformed(
+            transformation_id="t-1",
+            kind="split",
+            inputs=(LotQuantity(gtin="06900000000019", lot="L1", quantity=10000, location="prep"),),
+            outputs=(
+                LotQuantity(
+                    gtin="06900000000026",
+                    lot="L1-A",
+                    quantity=4000,
+                    location="shelf",
+                    expiry=date(2024, 5, 8),
+                ),
+            ),
+        ),
+        (
+            "86a474797065ae4c6f745472616e73666f726d6564b17472616e73666f726d6174696f6e5f6964a3742d31a46b"
+            "696e64a573706c6974a6696e707574739185a46774696eae3036393030303030303030303139a36c6f74a24c31"
+            "a87175616e74697479cd2710a86c6f636174696f6ea470726570a6657870697279c0a76f7574707574739185a4"
+            "6774696eae3036393030303030303030303236a36c6f74a44c312d41a87175616e74697479cd0fa0a86c6f6361"
+            "74696f6ea57368656c66a6657870697279aa323032342d30352d3038a46e6f7465a0"
+        ),
+    ),
+    (
+        LotsAggregated(
+            aggregation_id="a-1",
+            container_id="069000000000000017",
+            action="pack",
+            children=(LotQuantity(gtin="06900000000019", lot="L1", quantity=12),),
+        ),
+        (
+            "86a474797065ae4c6f747341676772656761746564ae6167677265676174696f6e5f6964a3612d31ac636f6e74"
+            "61696e65725f6964b2303639303030303030303030303030303137a6616374696f6ea47061636ba86368696c64"
+            "72656e9185a46774696eae3036393030303030303030303139a36c6f74a24c31a87175616e746974790ca86c6f"
+            "636174696f6ea0a6657870697279c0a86c6f636174696f6ea0"
+        ),
+    ),
+    (
+        StockDispatched(
+            shipment_id="sh-1",
+            to_store_id="s2",
+            gtin="06900000000019",
+            lot="L1",
+            from_location="backroom",
+            quantity=5,
+        ),
+        (
+            "88a474797065af53746f636b44697370617463686564ab736869706d656e745f6964a473682d31ab746f5f7374"
+            "6f72655f6964a27332a46774696eae3036393030303030303030303139a36c6f74a24c31ad66726f6d5f6c6f63"
+            "6174696f6ea86261636b726f6f6da87175616e7469747905a6657870697279c0"
+        ),
+    ),
+    (
+        ShipmentReceived(
+            shipment_id="sh-1",
+            from_store_id="s1",
+            gtin="06900000000019",
+            lot="L1",
+            location="chiller",
+            accepted_quantity=5,
+            temperature_centi_c=350,
+        ),
+        (
+            "8ba474797065b0536869706d656e745265636569766564ab736869706d656e745f6964a473682d31ad66726f6d"
+            "5f73746f72655f6964a27331a46774696eae3036393030303030303030303139a36c6f74a24c31a86c6f636174"
+            "696f6ea76368696c6c6572b161636365707465645f7175616e7469747905b172656a65637465645f7175616e74"
+            "69747900ad72656a6563745f726561736f6ea0a6657870697279c0b374656d70657261747572655f63656e7469"
+            "5f63cd015e"
+        ),
+    ),
+    (
+        CheckpointKeyAnnounced(key_id="k1", public_key=bytes(range(32))),
+        (
+            "83a474797065b6436865636b706f696e744b6579416e6e6f756e636564a66b65795f6964a26b31aa7075626c69"
+            "635f6b6579c420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        ),
+    ),
+    (
+        ChainCheckpointSigned(
+            key_id="k1",
+            first_seq=1,
+            last_seq=100,
+            head_hash=bytes(32),
+            merkle_root=bytes([1]) * 32,
+            signature=bytes([2]) * 64,
+        ),
+        (
+            "87a474797065b5436861696e436865636b706f696e745369676e6564a66b65795f6964a26b31a966697273745f"
+            "73657101a86c6173745f73657164a9686561645f68617368c42000000000000000000000000000000000000000"
+            "00000000000000000000000000ab6d65726b6c655f726f6f74c420010101010101010101010101010101010101"
+            "0101010101010101010101010101a97369676e6174757265c44002020202020202020202020202020202020202"
+            "020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202"
         ),
     ),
 ]
