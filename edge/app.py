@@ -33,6 +33,7 @@ from edge.holds.api import HoldController
 from edge.holds.service import HoldService
 from edge.holds.store import ActiveHolds
 from edge.ledger.api import LedgerController
+from edge.ledger.genealogy_api import GenealogyController
 from edge.ledger.service import LedgerService
 from edge.ledger.store import LedgerMaster
 from edge.redeem.api import RedeemController
@@ -97,6 +98,7 @@ class EdgeRuntime:
             reader=reader,
             clock=self.clock,
             device_id=settings.device_id,
+            store_id=settings.store_id,
         )
         self.hold_service = HoldService(
             holds=self.active_holds,
@@ -259,6 +261,7 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
         route_handlers=[
             ScanController,
             LedgerController,
+            GenealogyController,
             HoldController,
             RedeemController,
             ColdChainController,

@@ -19,7 +19,7 @@ from edge.catalog.domain import Item
 from edge.catalog.store import ItemCatalog
 from edge.errors import Rejected
 from edge.eventlog.writer import FIRST_SEQ, EventLogWriter, Fact, Statement
-from edge.holds.domain import Hold
+from edge.holds.domain import Hold, applies_at
 from edge.holds.store import ActiveHolds
 from edge.ledger import store
 from edge.ledger.domain import (
@@ -34,6 +34,23 @@ from edge.ledger.domain import (
     fefo,
     settle,
     split_amount,
+)
+from edge.ledger.genealogy import (
+    AggregationCommand,
+    DispatchCommand,
+    ShipmentReceiptCommand,
+    TransformationCommand,
+    aggregation_refusal,
+    born_lots,
+    contents_as_children,
+    is_sscc,
+    pack,
+    received_lot,
+    request_digest,
+    transformation_movements,
+    transformation_refusal,
+    unpack,
+    with_expiries,
 )
 from edge.ledger.store import LedgerMaster
 from protocol.event_base import Event
@@ -51,16 +68,44 @@ from protocol.ledger_events import (
     WasteRecorded,
 )
 from protocol.scan_events import SaleLine, SaleRecorded
+from protocol.trace_events import (
+    AggregationAction,
+    LotQuantity,
+    LotsAggregated,
+    LotTransformed,
+    ShipmentReceived,
+    StockDispatched,
+    TransformationKind,
+)
 
 log = structlog.get_logger(__name__)
 
-DocumentType = Literal["sale", "return", "receipt", "transfer", "waste", "count"]
+DocumentType = Literal[
+    "sale",
+    "return",
+    "receipt",
+    "transfer",
+    "waste",
+    "count",
+    "transformation",
+    "aggregation",
+    "dispatch",
+    "shipment_receipt",
+]
 A = TypeVar("A", bound=msgspec.Struct)
 
 
 class NotFound(Rejected):
     status_code = 404
     title = "not found"
+
+
+class Conflict(Rejected):
+    """The request contradicts what the store already recorded (a reused document id with a
+    different body, a held lot, a container that does not hold what is unpacked)."""
+
+    status_code = 409
+    title = "conflict"
 
 
 class _Replayed(Rejected):
@@ -175,6 +220,41 @@ class PriceAnswer(msgspec.Struct, frozen=True, kw_only=True):
     event_id: str
 
 
+class TransformationAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    transformation_id: str
+    kind: TransformationKind
+    lots: tuple[Lot, ...]  # the output lots as registered (inherited supplier, documents, expiry)
+    balances: tuple[NegativeFlag, ...] = ()
+    negative_stock: tuple[NegativeFlag, ...] = ()
+    seq: int = 0
+    event_id: str = ""
+
+
+class AggregationAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    aggregation_id: str
+    container_id: str
+    action: AggregationAction
+    children: tuple[LotQuantity, ...]  # as recorded: an unpack without children lists them all
+    contents: tuple[LotQuantity, ...]  # what the container holds afterwards
+    seq: int = 0
+    event_id: str = ""
+
+
+class DispatchAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    shipment_id: str
+    to_store_id: str
+    lot: Lot | None  # for the dispatch note: the receiving store enters supplier and documents
+    balances: tuple[NegativeFlag, ...] = ()
+    negative_stock: tuple[NegativeFlag, ...] = ()
+    seq: int = 0
+    event_id: str = ""
+
+
+class ContainerView(msgspec.Struct, frozen=True, kw_only=True):
+    container_id: str
+    contents: tuple[LotQuantity, ...]
+
+
 class LotView(msgspec.Struct, frozen=True, kw_only=True):
     lot: Lot
     stock_by_location: dict[str, int]
@@ -197,6 +277,7 @@ class LedgerService:
         reader: aiosqlite.Connection,
         clock: Callable[[], datetime],
         device_id: str = "edge",
+        store_id: str = "",
     ) -> None:
         self.master = master
         self._catalog = catalog
@@ -205,6 +286,7 @@ class LedgerService:
         self._reader = reader
         self._clock = clock
         self._device_id = device_id
+        self._store_id = store_id
 
     # ---- master data ----
 
@@ -497,6 +579,263 @@ class LedgerService:
             event_id=str(envelope.event_id),
         )
 
+    # ---- lot genealogy: transformations, containers, store-to-store shipments ----
+
+    async def transform(
+        self, cmd: TransformationCommand, *, terminal_id: str, operator_id: str
+    ) -> TransformationAnswer:
+        """Inputs leave stock, outputs enter it and are registered as lots born of every input
+        (edge/ledger/genealogy.py says what they inherit), in one fact."""
+        refusal = transformation_refusal(cmd)
+        if refusal is not None:
+            raise Rejected(refusal)
+        for gtin in dict.fromkeys(q.gtin for q in (*cmd.inputs, *cmd.outputs)):
+            await self._item(gtin)
+        born: list[tuple[Lot, ...]] = []
+
+        async def plan(
+            conn: aiosqlite.Connection,
+        ) -> tuple[tuple[Event, ...], list[Movement], list[Statement]]:
+            for q in cmd.inputs:
+                self._refuse_held(q.gtin, q.lot, q.location, "transformed")
+            known = await store.lots_by_key(
+                conn, [(q.gtin, q.lot) for q in (*cmd.inputs, *cmd.outputs)]
+            )
+            lots = born_lots(cmd, known)
+            born.append(lots)
+            event = LotTransformed(
+                transformation_id=cmd.transformation_id,
+                kind=cmd.kind,
+                inputs=cmd.inputs,
+                outputs=with_expiries(cmd.outputs, lots),
+                note=cmd.note,
+            )
+            registered = tuple(LotRegistered(**msgspec.structs.asdict(lot)) for lot in lots)
+            return (
+                (event, *registered),
+                transformation_movements(cmd),
+                [store.upsert_lot(lot) for lot in lots],
+            )
+
+        def finish(
+            flags: tuple[NegativeFlag, ...], after: tuple[NegativeFlag, ...]
+        ) -> TransformationAnswer:
+            return TransformationAnswer(
+                transformation_id=cmd.transformation_id,
+                kind=cmd.kind,
+                lots=born[-1],
+                balances=after,
+                negative_stock=flags,
+            )
+
+        answer = await self._document(
+            "transformation",
+            cmd.transformation_id,
+            TransformationAnswer,
+            plan,
+            finish,
+            terminal_id=terminal_id,
+            operator_id=operator_id,
+            occurred_at=None,
+            digest=request_digest(cmd),
+        )
+        if born:  # recorded now (a replay plans nothing)
+            self.master.remember_lots(born[-1])
+        return answer
+
+    async def aggregate(
+        self, cmd: AggregationCommand, *, terminal_id: str, operator_id: str
+    ) -> AggregationAnswer:
+        """Pack lots into a container or unpack them; stock stays where it is."""
+        refusal = aggregation_refusal(cmd)
+        if refusal is not None:
+            raise Rejected(refusal)
+        for gtin in dict.fromkeys(child.gtin for child in cmd.children):
+            await self._item(gtin)
+        answered: list[AggregationAnswer] = []
+
+        async def plan(
+            conn: aiosqlite.Connection,
+        ) -> tuple[tuple[Event, ...], list[Movement], list[Statement]]:
+            contents = await store.container_contents(conn, cmd.container_id)
+            if cmd.action == "pack":
+                children = cmd.children
+                after = pack(contents, children)
+            else:
+                children = cmd.children or contents_as_children(contents, cmd.location)
+                left = unpack(cmd.container_id, contents, children)
+                if isinstance(left, str):
+                    raise Conflict(left)
+                after = left
+            children = tuple(
+                c if c.location else msgspec.structs.replace(c, location=cmd.location)
+                for c in children
+            )
+            changed = sorted(
+                k for k in contents.keys() | after.keys() if contents.get(k) != after.get(k)
+            )
+            statements = [
+                store.set_container_content(cmd.container_id, gtin, lot, after.get((gtin, lot), 0))
+                for gtin, lot in changed
+            ]
+            answered.append(
+                AggregationAnswer(
+                    aggregation_id=cmd.aggregation_id,
+                    container_id=cmd.container_id,
+                    action=cmd.action,
+                    children=children,
+                    contents=contents_as_children(after, ""),
+                )
+            )
+            event = LotsAggregated(
+                aggregation_id=cmd.aggregation_id,
+                container_id=cmd.container_id,
+                action=cmd.action,
+                children=children,
+                location=cmd.location,
+            )
+            return (event,), [], statements
+
+        return await self._document(
+            "aggregation",
+            cmd.aggregation_id,
+            AggregationAnswer,
+            plan,
+            lambda _flags, _after: answered[-1],
+            terminal_id=terminal_id,
+            operator_id=operator_id,
+            occurred_at=None,
+            digest=request_digest(cmd),
+        )
+
+    async def dispatch(
+        self, cmd: DispatchCommand, *, terminal_id: str, operator_id: str
+    ) -> DispatchAnswer:
+        """Stock of a lot leaves for another store; the event carries the lot's expiry."""
+        await self._item(cmd.gtin)
+        if cmd.to_store_id == self._store_id:
+            raise Rejected("a shipment to this same store is a transfer: use /v1/transfers")
+        sent: list[Lot | None] = []
+
+        async def plan(
+            conn: aiosqlite.Connection,
+        ) -> tuple[tuple[Event, ...], list[Movement], list[Statement]]:
+            self._refuse_held(cmd.gtin, cmd.lot, cmd.from_location, "shipped")
+            key = (cmd.gtin, cmd.lot)
+            lot = (await store.lots_by_key(conn, [key])).get(key) if cmd.lot != NO_LOT else None
+            sent.append(lot)
+            event = StockDispatched(
+                **msgspec.structs.asdict(cmd), expiry=lot.expiry if lot is not None else None
+            )
+            move = Movement(
+                gtin=cmd.gtin, lot=cmd.lot, location=cmd.from_location, delta=-cmd.quantity
+            )
+            return (event,), [move], []
+
+        def finish(
+            flags: tuple[NegativeFlag, ...], after: tuple[NegativeFlag, ...]
+        ) -> DispatchAnswer:
+            return DispatchAnswer(
+                shipment_id=cmd.shipment_id,
+                to_store_id=cmd.to_store_id,
+                lot=sent[-1],
+                balances=after,
+                negative_stock=flags,
+            )
+
+        return await self._document(
+            "dispatch",
+            cmd.shipment_id,
+            DispatchAnswer,
+            plan,
+            finish,
+            terminal_id=terminal_id,
+            operator_id=operator_id,
+            occurred_at=None,
+            digest=request_digest(cmd),
+        )
+
+    async def receive_shipment(
+        self, cmd: ShipmentReceiptCommand, *, terminal_id: str, operator_id: str
+    ) -> DocumentAnswer:
+        """Stock from another store arrives; the lot keeps its name and is registered here if
+        this store did not know it (or gains what the receipt adds to it)."""
+        await self._item(cmd.gtin)
+        if cmd.from_store_id == self._store_id:
+            raise Rejected("a shipment from this same store is a transfer: use /v1/transfers")
+        if cmd.accepted_quantity + cmd.rejected_quantity <= 0:
+            raise Rejected("a shipment receipt needs an accepted or rejected quantity > 0")
+        registered: list[Lot] = []
+
+        async def plan(
+            conn: aiosqlite.Connection,
+        ) -> tuple[tuple[Event, ...], list[Movement], list[Statement]]:
+            key = (cmd.gtin, cmd.lot)
+            lot = received_lot(cmd, (await store.lots_by_key(conn, [key])).get(key))
+            fields = msgspec.structs.asdict(cmd)
+            del fields["supplier_id"], fields["documents"]
+            events: tuple[Event, ...] = (ShipmentReceived(**fields),)
+            statements: list[Statement] = []
+            if lot is not None:
+                registered.append(lot)
+                events = (*events, LotRegistered(**msgspec.structs.asdict(lot)))
+                statements.append(store.upsert_lot(lot))
+            moves = (
+                [
+                    Movement(
+                        gtin=cmd.gtin,
+                        lot=cmd.lot,
+                        location=cmd.location,
+                        delta=cmd.accepted_quantity,
+                    )
+                ]
+                if cmd.accepted_quantity
+                else []
+            )
+            return events, moves, statements
+
+        def finish(
+            flags: tuple[NegativeFlag, ...], after: tuple[NegativeFlag, ...]
+        ) -> DocumentAnswer:
+            return DocumentAnswer(
+                kind="shipment_receipt",
+                document_id=cmd.shipment_id,
+                balances=after,
+                negative_stock=flags,
+            )
+
+        # Shipment ids are the sender's: two stores may use the same one.
+        answer = await self._document(
+            "shipment_receipt",
+            f"{cmd.from_store_id}:{cmd.shipment_id}",
+            DocumentAnswer,
+            plan,
+            finish,
+            terminal_id=terminal_id,
+            operator_id=operator_id,
+            occurred_at=None,
+            digest=request_digest(cmd),
+        )
+        self.master.remember_lots(registered)
+        return answer
+
+    async def container_view(self, container_id: str) -> ContainerView:
+        if not is_sscc(container_id):
+            raise Rejected(f"container_id {container_id!r} is not an SSCC")
+        contents = await store.container_contents(self._reader, container_id)
+        if not contents:
+            raise NotFound(f"container {container_id} holds nothing on record")
+        return ContainerView(container_id=container_id, contents=contents_as_children(contents, ""))
+
+    def _refuse_held(self, gtin: str, lot: str, location: str, doing: str) -> None:
+        """A held lot must not leave its hold by becoming another lot or another store's."""
+        for hold in self._holds.active_for(gtin, lot):
+            if applies_at(hold, location):
+                raise Conflict(
+                    f"lot {lot!r} of {gtin} is under a {hold.kind} hold ({hold.hold_id}):"
+                    f" it cannot be {doing} until the hold is released"
+                )
+
     # ---- reads ----
 
     async def lot_view(self, gtin: str, lot: str) -> LotView:
@@ -564,7 +903,10 @@ class LedgerService:
         terminal_id: str,
         operator_id: str,
         occurred_at: datetime | None,
+        digest: bytes | None = None,
     ) -> A:
+        """Record one document once. With a `digest` of its request, the same id sent again
+        with a different body is a Conflict rather than a retry."""
         if not doc_id.strip():
             raise Rejected(f"a {kind} needs its client id")
         now = self._clock()
@@ -573,7 +915,13 @@ class LedgerService:
         async def check(conn: aiosqlite.Connection) -> Fact | None:
             prior = await store.find_document(conn, kind, doc_id)
             if prior is not None:
-                raise _Replayed(*prior)
+                prior_seq, prior_answer, prior_digest = prior
+                if digest is not None and prior_digest is not None and digest != prior_digest:
+                    raise Conflict(
+                        f"{kind} {doc_id!r} was already recorded (seq {prior_seq}) with a"
+                        " different body: a new document needs a new id"
+                    )
+                raise _Replayed(prior_seq, prior_answer)
             events, movements, extra = await plan(conn)
             before = await store.balances(conn, [m.key for m in movements])
             after, negatives = settle(
@@ -597,7 +945,9 @@ class LedgerService:
                 statements=(
                     *(store.set_balance(k, q) for k, q in after.items()),
                     *extra,
-                    store.insert_document(kind, doc_id, terminal_id, msgspec.json.encode(answer)),
+                    store.insert_document(
+                        kind, doc_id, terminal_id, msgspec.json.encode(answer), digest
+                    ),
                 ),
             )
 

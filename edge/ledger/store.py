@@ -77,23 +77,28 @@ def set_balance(key: StockKey, quantity: int) -> Statement:
     )
 
 
-def insert_document(kind: str, client_id: str, terminal_id: str, answer: bytes) -> Statement:
+def insert_document(
+    kind: str, client_id: str, terminal_id: str, answer: bytes, digest: bytes | None = None
+) -> Statement:
     return (
-        "INSERT INTO ledger_documents(kind, client_id, terminal_id, seq, answer)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (kind, client_id, terminal_id, FIRST_SEQ, answer),
+        "INSERT INTO ledger_documents(kind, client_id, terminal_id, seq, answer, request_digest)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (kind, client_id, terminal_id, FIRST_SEQ, answer, digest),
     )
 
 
 async def find_document(
     conn: aiosqlite.Connection, kind: str, client_id: str
-) -> tuple[int, bytes] | None:
+) -> tuple[int, bytes, bytes | None] | None:
+    """(seq, answer given, request digest or None) of a recorded document."""
     async with conn.execute(
-        "SELECT seq, answer FROM ledger_documents WHERE kind = ? AND client_id = ?",
+        "SELECT seq, answer, request_digest FROM ledger_documents WHERE kind = ? AND client_id = ?",
         (kind, client_id),
     ) as cur:
         row = await cur.fetchone()
-    return None if row is None else (int(row[0]), bytes(row[1]))
+    if row is None:
+        return None
+    return int(row[0]), bytes(row[1]), None if row[2] is None else bytes(row[2])
 
 
 async def balances(conn: aiosqlite.Connection, keys: Iterable[StockKey]) -> dict[StockKey, int]:
@@ -127,6 +132,48 @@ async def lots_with_stock_at(conn: aiosqlite.Connection, location: str) -> list[
         (location,),
     ) as cur:
         return [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
+
+
+async def lots_by_key(
+    conn: aiosqlite.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Lot]:
+    """The stored lots among `keys` (read in the writer's transaction by genealogy documents,
+    so a lot born by the fact just before is seen)."""
+    found: dict[tuple[str, str], Lot] = {}
+    for gtin, lot in set(keys):
+        async with conn.execute(
+            "SELECT gtin, lot, expiry, supplier_id, documents FROM lots WHERE gtin = ? AND lot = ?",
+            (gtin, lot),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None:
+            found[(gtin, lot)] = _lot(row)
+    return found
+
+
+async def container_contents(
+    conn: aiosqlite.Connection, container_id: str
+) -> dict[tuple[str, str], int]:
+    async with conn.execute(
+        "SELECT gtin, lot, quantity FROM container_contents WHERE container_id = ?",
+        (container_id,),
+    ) as cur:
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in await cur.fetchall()}
+
+
+def set_container_content(container_id: str, gtin: str, lot: str, quantity: int) -> Statement:
+    """How much of a lot the container holds now; zero removes the row."""
+    if quantity <= 0:
+        return (
+            "DELETE FROM container_contents WHERE container_id = ? AND gtin = ? AND lot = ?",
+            (container_id, gtin, lot),
+        )
+    return (
+        "INSERT INTO container_contents(container_id, gtin, lot, quantity, updated_seq)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(container_id, gtin, lot) DO UPDATE SET"
+        " quantity = excluded.quantity, updated_seq = excluded.updated_seq",
+        (container_id, gtin, lot, quantity, FIRST_SEQ),
+    )
 
 
 async def event_id_of(conn: aiosqlite.Connection, seq: int) -> str:
