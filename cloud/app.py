@@ -28,6 +28,9 @@ from cloud.redeem.api import RedeemFlagsController
 from cloud.redeem.auditor import RedeemAuditor
 from cloud.redeem.store import create_redeem_schema
 from cloud.settings import CloudSettings, SettingsError
+from cloud.trace.api import TraceController
+from cloud.trace.service import TraceService
+from cloud.trace.store import TraceStore, create_trace_schema
 from cloud.transport.api import TransportController
 
 log = structlog.get_logger(__name__)
@@ -42,10 +45,12 @@ class CloudRuntime:
         self._ingest_task: asyncio.Task[None] | None = None
         self.redeem_auditor: RedeemAuditor | None = None
         self._redeem_task: asyncio.Task[None] | None = None
+        self.trace = TraceService(TraceStore(self.gateway, settings.database))
 
     async def start(self) -> None:
         await create_schema(self.gateway, self.settings.database)
         await create_redeem_schema(self.gateway, self.settings.database)
+        await create_trace_schema(self.gateway, self.settings.database)
         if self.settings.ingest_enabled:
             self.ingest = IngestWorker(
                 gateway=self.gateway,
@@ -127,11 +132,12 @@ def create_app(settings: CloudSettings, *, gateway: ClickHouseGateway | None = N
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[TransportController, RedeemFlagsController, healthz],
+        route_handlers=[TransportController, RedeemFlagsController, TraceController, healthz],
         dependencies={
             "gateway": Provide(lambda: runtime.gateway, sync_to_thread=False),
             "database": Provide(lambda: settings.database, sync_to_thread=False),
             "ingest": Provide(lambda: runtime.ingest, sync_to_thread=False),
+            "trace_service": Provide(lambda: runtime.trace, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=["^/schema", "^/healthz"])],
         exception_handlers={CloudError: problem_details},

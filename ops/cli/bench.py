@@ -7,7 +7,7 @@ import importlib
 import click
 
 # Each module under ops/bench/ defines a click command named like the module.
-_BENCHMARKS: tuple[str, ...] = ("scan", "pipeline", "redeem", "intake")
+_BENCHMARKS: tuple[str, ...] = ("scan", "pipeline", "redeem", "intake", "trace")
 
 
 @click.group()

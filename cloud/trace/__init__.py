@@ -1,0 +1,1 @@
+"""Traceability: lot genealogy, trace reports with evidence, exports, recalls, completeness."""

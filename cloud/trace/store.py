@@ -1,0 +1,342 @@
+"""Traceability in ClickHouse: index tables filled by materialized views over `events`, and the
+few indexed reads a trace needs.
+
+The views run inside ClickHouse as each ingest batch is inserted (no Python per event):
+- `trace_lot_index`: every (gtin, lot) an event mentions → that event's whole envelope. A trace
+  derives its records and its genealogy links (transformations, packing) from the events'
+  bytes, so a report says exactly what the evidence says, and each level of a genealogy walk,
+  up and down at once, is one indexed read.
+- `trace_receipts`: customer receipts, e-receipts, goods receipts and shipments → events.
+- `trace_temperatures` (five minutes) and `trace_temperatures_hourly`: temperatures by
+  (store, location, time bucket), pre-aggregated.
+- `trace_excursion_marks`: cold-chain excursion starts and ends by (store, location).
+- `trace_checkpoints` / `trace_checkpoint_keys`: the stores' signed chain checkpoints and keys.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from cloud.clickhouse import ClickHouseGateway
+from cloud.trace.records import CONTAINER_GTIN, LOT_EVENT_TYPES
+
+_CASCADED = frozenset({"trace_temperatures_hourly_mv"})
+_TOP_LEVEL_LOT_TYPES = tuple(
+    t for t in LOT_EVENT_TYPES if t not in ("SaleRecorded", "LotTransformed", "LotsAggregated")
+)
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# The index rows carry the whole envelope: a trace reads its events in one indexed read.
+_ENVELOPE = " event_id, recorded_at, device_id, operator_id, prev_hash, hash, body"
+
+
+def _view_selects(db: str) -> dict[str, tuple[str, str]]:
+    """name → (target table, SELECT over events): each is a materialized view, and the same
+    SELECT back-fills the table when the views are created on a database that has events."""
+    j = "JSONExtractString"
+    return {
+        "trace_lot_index_top_mv": (
+            "trace_lot_index",
+            f"SELECT {j}(body_json, 'gtin') AS gtin, {j}(body_json, 'lot') AS lot, store_id, seq,"
+            f" type, occurred_at,{_ENVELOPE} FROM {db}.events"
+            f" WHERE type IN ({_quoted(_TOP_LEVEL_LOT_TYPES)}) AND lot != ''",
+        ),
+        "trace_lot_index_parts_mv": (
+            "trace_lot_index",
+            f"SELECT {j}(part, 'gtin') AS gtin, {j}(part, 'lot') AS lot, store_id, seq, type,"
+            f" occurred_at,{_ENVELOPE} FROM {db}.events ARRAY JOIN arrayConcat("
+            "JSONExtractArrayRaw(body_json, 'lines'), JSONExtractArrayRaw(body_json, 'inputs'),"
+            " JSONExtractArrayRaw(body_json, 'outputs'), JSONExtractArrayRaw(body_json, 'children')"
+            ") AS part"
+            " WHERE type IN ('SaleRecorded', 'LotTransformed', 'LotsAggregated') AND lot != ''",
+        ),
+        "trace_lot_index_containers_mv": (
+            "trace_lot_index",
+            f"SELECT '{CONTAINER_GTIN}' AS gtin, {j}(body_json, 'container_id') AS lot, store_id,"
+            f" seq, type, occurred_at,{_ENVELOPE} FROM {db}.events WHERE type = 'LotsAggregated'",
+        ),
+        "trace_receipts_sales_mv": (
+            "trace_receipts",
+            f"SELECT arrayJoin(arrayFilter(x -> x != '', [{j}(body_json, 'receipt_id'),"
+            f" {j}(body_json, 'e_receipt_ref'), {j}(body_json, 'sale_id')])) AS document_id,"
+            f" store_id, seq, type FROM {db}.events WHERE type = 'SaleRecorded'",
+        ),
+        "trace_receipts_goods_mv": (
+            "trace_receipts",
+            f"SELECT if(type = 'GoodsReceived', {j}(body_json, 'receipt_id'),"
+            f" {j}(body_json, 'shipment_id')) AS document_id, store_id, seq, type"
+            f" FROM {db}.events"
+            " WHERE type IN ('GoodsReceived', 'StockDispatched', 'ShipmentReceived')",
+        ),
+        "trace_temperatures_mv": (
+            "trace_temperatures",
+            # Five-minute buckets per location: count, min, max, sum, and the sum of MKT terms
+            # exp(-ΔH/RT) (ΔH/R = 10,000 K), so any period's MKT is one small read away.
+            "SELECT store_id, location_id, toStartOfFiveMinutes(at) AS bucket, count() AS n,"
+            " min(centi_c) AS lo, max(centi_c) AS hi, sum(toInt64(centi_c)) AS total,"
+            " sum(exp(-10000 / (centi_c / 100 + 273.15))) AS terms FROM ("
+            f"SELECT store_id, {j}(body_json, 'location_id') AS location_id,"
+            f" parseDateTime64BestEffort(if({j}(r, 'device_time') != '', {j}(r, 'device_time'),"
+            f" {j}(r, 'received_at')), 3, 'UTC') AS at,"
+            f" toInt32(JSONExtractInt(v, 'value')) AS centi_c FROM {db}.events"
+            " ARRAY JOIN JSONExtractArrayRaw(body_json, 'readings') AS r"
+            " ARRAY JOIN JSONExtractArrayRaw(r, 'values') AS v"
+            " WHERE type = 'ReadingsRecorded' AND location_id != ''"
+            f" AND {j}(v, 'quantity') = 'temperature')"
+            " GROUP BY store_id, location_id, bucket",
+        ),
+        # Fed by the five-minute table's inserts (a view on a view's table).
+        "trace_temperatures_hourly_mv": (
+            "trace_temperatures_hourly",
+            "SELECT store_id, location_id, toStartOfHour(bucket) AS bucket, sum(n) AS n,"
+            " min(lo) AS lo, max(hi) AS hi, sum(total) AS total, sum(terms) AS terms"
+            f" FROM {db}.trace_temperatures GROUP BY store_id, location_id, bucket",
+        ),
+        "trace_excursion_marks_mv": (
+            "trace_excursion_marks",
+            f"SELECT store_id, {j}(body_json, 'location_id') AS location_id,"
+            f" {j}(body_json, 'device_id') AS device_id,"
+            f" parseDateTime64BestEffort({j}(body_json, 'outside_since'), 3, 'UTC')"
+            " AS outside_since,"
+            " if(type = 'ColdChainExcursionStarted', 'started', 'ended') AS mark,"
+            f" if(type = 'ColdChainExcursionEnded',"
+            f" parseDateTime64BestEffort({j}(body_json, 'ended_at'), 3, 'UTC'),"
+            " toDateTime64(occurred_at, 3, 'UTC')) AS at,"
+            f" {j}(body_json, 'direction') AS direction,"
+            " toInt32(JSONExtractInt(body_json, 'limit_centi_c')) AS limit_centi_c,"
+            " toInt32(if(type = 'ColdChainExcursionEnded',"
+            " JSONExtractInt(body_json, 'worst_centi_c'),"
+            " JSONExtractInt(body_json, 'temp_centi_c'))) AS temp_centi_c"
+            f" FROM {db}.events"
+            " WHERE type IN ('ColdChainExcursionStarted', 'ColdChainExcursionEnded')",
+        ),
+        "trace_checkpoints_mv": (
+            "trace_checkpoints",
+            f"SELECT store_id, toUInt64(JSONExtractUInt(body_json, 'last_seq')) AS last_seq,"
+            " toUInt64(JSONExtractUInt(body_json, 'first_seq')) AS first_seq,"
+            f" {j}(body_json, 'key_id') AS key_id, {j}(body_json, 'head_hash') AS head_hash,"
+            f" {j}(body_json, 'merkle_root') AS merkle_root,"
+            f" {j}(body_json, 'signature') AS signature, seq, occurred_at"
+            f" FROM {db}.events WHERE type = 'ChainCheckpointSigned'",
+        ),
+        "trace_checkpoint_keys_mv": (
+            "trace_checkpoint_keys",
+            f"SELECT store_id, {j}(body_json, 'key_id') AS key_id,"
+            f" {j}(body_json, 'public_key') AS public_key, seq, occurred_at"
+            f" FROM {db}.events WHERE type = 'CheckpointKeyAnnounced'",
+        ),
+    }
+
+
+def _tables(db: str) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_lot_index (
+            gtin String, lot String, store_id LowCardinality(String), seq UInt64,
+            type LowCardinality(String), occurred_at DateTime64(6, 'UTC'),
+            event_id UUID, recorded_at DateTime64(6, 'UTC'), device_id String,
+            operator_id String, prev_hash String, hash String, body String
+        ) ENGINE = ReplacingMergeTree ORDER BY (gtin, lot, store_id, seq)
+        SETTINGS index_granularity = 1024""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_receipts (
+            document_id String, store_id LowCardinality(String), seq UInt64,
+            type LowCardinality(String)
+        ) ENGINE = ReplacingMergeTree ORDER BY (document_id, store_id, seq)
+        SETTINGS index_granularity = 1024""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_temperatures (
+            store_id LowCardinality(String), location_id LowCardinality(String),
+            bucket DateTime('UTC'), n SimpleAggregateFunction(sum, UInt64),
+            lo SimpleAggregateFunction(min, Int32), hi SimpleAggregateFunction(max, Int32),
+            total SimpleAggregateFunction(sum, Int64),
+            terms SimpleAggregateFunction(sum, Float64)
+        ) ENGINE = AggregatingMergeTree ORDER BY (store_id, location_id, bucket)
+        SETTINGS index_granularity = 1024""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_temperatures_hourly
+        AS {db}.trace_temperatures ENGINE = AggregatingMergeTree
+        ORDER BY (store_id, location_id, bucket)""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_excursion_marks (
+            store_id LowCardinality(String), location_id LowCardinality(String),
+            device_id String, outside_since DateTime64(3, 'UTC'),
+            mark LowCardinality(String), at DateTime64(3, 'UTC'),
+            direction LowCardinality(String), limit_centi_c Int32, temp_centi_c Int32
+        ) ENGINE = ReplacingMergeTree
+        ORDER BY (store_id, location_id, outside_since, device_id, mark)""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_checkpoints (
+            store_id LowCardinality(String), last_seq UInt64, first_seq UInt64, key_id String,
+            head_hash String, merkle_root String, signature String, seq UInt64,
+            occurred_at DateTime64(6, 'UTC')
+        ) ENGINE = ReplacingMergeTree ORDER BY (store_id, last_seq)""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_checkpoint_keys (
+            store_id LowCardinality(String), key_id String, public_key String, seq UInt64,
+            occurred_at DateTime64(6, 'UTC')
+        ) ENGINE = ReplacingMergeTree ORDER BY (store_id, key_id)""",
+    ]
+
+
+TRACE_TABLES = (
+    "trace_lot_index",
+    "trace_receipts",
+    "trace_temperatures",
+    "trace_temperatures_hourly",
+    "trace_excursion_marks",
+    "trace_checkpoints",
+    "trace_checkpoint_keys",
+)
+
+
+async def compact_trace_tables(gateway: ClickHouseGateway, db: str) -> None:
+    """Merge each trace table's parts now (a point read costs per part). A server merges in
+    the background anyway; after a bulk load, or on the embedded engine, this does it at once."""
+    for table in TRACE_TABLES:
+        await gateway.command(f"OPTIMIZE TABLE {db}.{table} FINAL")
+
+
+async def create_trace_schema(gateway: ClickHouseGateway, db: str) -> None:
+    """Tables and views (idempotent); a database that already had events is back-filled once."""
+    (had_views,) = (
+        await gateway.rows(
+            "SELECT count() FROM system.tables WHERE database = {db:String}"
+            " AND name = 'trace_lot_index_top_mv'",
+            {"db": db},
+        )
+    )[0]
+    for statement in _tables(db):
+        await gateway.command(statement)
+    selects = _view_selects(db)
+    for name, (table, select) in selects.items():
+        await gateway.command(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name} TO {db}.{table} AS {select}"
+        )
+    if not had_views:
+        for name, (table, select) in selects.items():
+            if name not in _CASCADED:  # those fill from another view's inserts
+                await gateway.command(f"INSERT INTO {db}.{table} {select}")
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+LotKey = tuple[str, str]
+LONG_STAY = timedelta(hours=48)
+# An envelope back from `events`, exactly: times as epoch microseconds, the body as hex.
+_ENVELOPE_COLUMNS = (
+    "store_id, seq, toString(event_id), toUnixTimestamp64Micro(occurred_at),"
+    " toUnixTimestamp64Micro(recorded_at), device_id, operator_id, prev_hash, hash, hex(body)"
+)
+
+
+class TraceStore:
+    def __init__(self, gateway: ClickHouseGateway, db: str) -> None:
+        self._gateway = gateway
+        self._db = db
+
+    async def lot_events(self, lots: Sequence[LotKey]) -> list[tuple[Any, ...]]:
+        """The events mentioning any of `lots`, each once: (store_id, seq, event_id,
+        occurred_at µs, recorded_at µs, device_id, operator_id, prev_hash, hash, body hex)."""
+        return await self._gateway.rows(
+            f"SELECT {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
+            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
+            " ORDER BY occurred_at, store_id, seq LIMIT 1 BY store_id, seq",
+            {"lots": list(lots)},
+        )
+
+    async def events_by_document(self, document_id: str) -> list[tuple[Any, ...]]:
+        return await self._gateway.rows(
+            f"SELECT DISTINCT store_id, seq, type FROM {self._db}.trace_receipts"
+            " WHERE document_id = {d:String} ORDER BY store_id, seq",
+            {"d": document_id},
+        )
+
+    async def events_at(self, refs: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
+        """Events by (store_id, seq), same columns as `lot_events`."""
+        if not refs:
+            return []
+        return await self._gateway.rows(
+            f"SELECT {_ENVELOPE_COLUMNS} FROM {self._db}.events"
+            " WHERE (store_id, seq) IN {refs:Array(Tuple(String, UInt64))}"
+            " ORDER BY store_id, seq LIMIT 1 BY store_id, seq",
+            {"refs": list(refs)},
+        )
+
+    async def stay_temperatures(
+        self, windows: Sequence[tuple[str, str, datetime, datetime]], points: int
+    ) -> list[tuple[Any, ...]]:
+        """Per window (store, location, since, until), its temperature buckets folded into at
+        most `points` curve points: (window number from 1, point, count, min, max, sum, sum of
+        MKT terms, first bucket). One read, one primary-key range per window; windows longer
+        than LONG_STAY read the hourly rollup (boundaries then rounded to the hour)."""
+        if not windows:
+            return []
+        parts: list[str] = []
+        params: dict[str, Any] = {"n": points}
+        for i, (store, location, since, until) in enumerate(windows, start=1):
+            start = int(since.timestamp())
+            span = max(1, int(until.timestamp()) - start + 1)
+            table, floor = (
+                ("trace_temperatures_hourly", "toStartOfHour")
+                if until - since > LONG_STAY
+                else ("trace_temperatures", "toStartOfFiveMinutes")
+            )
+            params.update({f"s{i}": store, f"l{i}": location})
+            parts.append(
+                f"SELECT {i} AS w, intDiv((toUInt32(bucket) - {start}) * {{n:UInt32}}, {span})"
+                " AS point, sum(n), min(lo), max(hi), sum(total), sum(terms), min(bucket)"
+                f" FROM {self._db}.{table}"
+                f" WHERE store_id = {{s{i}:String}} AND location_id = {{l{i}:String}}"
+                f" AND bucket >= {floor}(toDateTime({start}, 'UTC'))"
+                f" AND bucket <= toDateTime({start + span}, 'UTC') GROUP BY point"
+            )
+        return await self._gateway.rows(" UNION ALL ".join(parts), params)
+
+    async def excursion_marks(
+        self, places: Sequence[tuple[str, str]], since: datetime, until: datetime
+    ) -> list[tuple[Any, ...]]:
+        if not places:
+            return []
+        return await self._gateway.rows(
+            "SELECT store_id, location_id, device_id, outside_since, mark, at, direction,"
+            f" limit_centi_c, temp_centi_c FROM {self._db}.trace_excursion_marks"
+            " WHERE (store_id, location_id) IN {p:Array(Tuple(String, String))}"
+            " AND outside_since <= {b:DateTime64(6)} AND at >= {a:DateTime64(6)}"
+            " ORDER BY store_id, location_id, outside_since",
+            {"p": list(places), "a": since, "b": until},
+        )
+
+    async def checkpoints_covering(self, refs: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
+        """For each store, the checkpoints whose range covers some of `refs`."""
+        if not refs:
+            return []
+        return await self._gateway.rows(
+            "SELECT c.store_id, c.first_seq, c.last_seq, c.key_id, c.head_hash, c.merkle_root,"
+            f" c.signature, c.seq, k.public_key FROM {self._db}.trace_checkpoints AS c"
+            f" LEFT JOIN {self._db}.trace_checkpoint_keys AS k"
+            " ON k.store_id = c.store_id AND k.key_id = c.key_id"
+            " WHERE (c.store_id, c.last_seq) IN (SELECT store_id, min(last_seq)"
+            f" FROM {self._db}.trace_checkpoints"
+            " ARRAY JOIN {refs:Array(Tuple(String, UInt64))} AS r"
+            " WHERE store_id = r.1 AND first_seq <= r.2 AND last_seq >= r.2"
+            " GROUP BY store_id, r.2)",
+            {"refs": list(refs)},
+        )
+
+    async def chain_hashes(
+        self, store_id: str, first_seq: int, last_seq: int
+    ) -> list[tuple[int, str]]:
+        return [
+            (int(seq), str(h))
+            for seq, h in await self._gateway.rows(
+                f"SELECT seq, any(hash) FROM {self._db}.events"
+                " WHERE store_id = {s:String} AND seq >= {a:UInt64} AND seq <= {b:UInt64}"
+                " GROUP BY seq ORDER BY seq",
+                {"s": store_id, "a": first_seq, "b": last_seq},
+            )
+        ]
+
+
+def b64(text: str) -> bytes:
+    return base64.b64decode(text)

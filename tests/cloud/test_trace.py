@@ -1,0 +1,476 @@
+"""Lot traces on real embedded ClickHouse: genealogy both ways across two stores, stays with
+temperatures, evidence that verifies offline and breaks when anything is tampered with, and the
+HTTP API's answers to unknown and malformed ids."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar.testing import AsyncTestClient
+
+from cloud.app import create_app
+from cloud.clickhouse import ClickHouseGateway
+from cloud.ingest.schema import create_schema
+from cloud.settings import CloudSettings
+from cloud.trace.evidence import TraceReport, verify_report
+from cloud.trace.service import LotNotFound, TraceService
+from cloud.trace.store import TraceStore, compact_trace_tables, create_trace_schema
+from ops.bench.chains import StoreChain, land
+from protocol.ledger_events import GoodsReceived, StockTransferred, WasteRecorded
+from protocol.reading_events import (
+    ColdChainExcursionEnded,
+    ColdChainExcursionStarted,
+    DeviceReading,
+    ReadingsRecorded,
+    SensorValue,
+)
+from protocol.scan_events import SaleLine, SaleRecorded
+from protocol.trace_events import (
+    LotQuantity,
+    LotsAggregated,
+    LotTransformed,
+    ShipmentReceived,
+    StockDispatched,
+)
+
+T0 = datetime(2026, 11, 20, 6, tzinfo=UTC)
+NOW = T0 + timedelta(days=2)
+RAW, SORTED, PACK, PACK_B = "06900000000019", "06900000000026", "06900000000033", "06900000000040"
+SSCC = "069000000000000017"
+
+
+def _h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def _history() -> tuple[StoreChain, StoreChain]:
+    """Supplier lot L1 arrives at store A, is split, one half sorted and repacked and sold at A,
+    the other half shipped to store B, repacked there and sold."""
+    a, b = StoreChain("store-a"), StoreChain("store-b")
+    a.announce_key(Ed25519PrivateKey.generate(), at=_h(0))
+    b.announce_key(Ed25519PrivateKey.generate(), at=_h(0))
+    a.add(
+        GoodsReceived(
+            receipt_id="GR-1",
+            gtin=RAW,
+            lot="L1",
+            location="chiller",
+            accepted_quantity=10_000,
+            rejected_quantity=500,
+            reject_reason="bruised",
+            supplier_id="sup-7",
+            expiry=date(2026, 11, 28),
+            temperature_centi_c=320,
+            documents=("inspection_report",),
+        ),
+        at=_h(1),
+        operator_id="receiver-1",
+        device_id="handheld-1",
+    )
+    a.add(
+        ReadingsRecorded(
+            device_id="probe-1",
+            kind="probe",
+            epoch=1,
+            location_id="chiller",
+            readings=tuple(
+                DeviceReading(
+                    seq=i + 1,
+                    received_at=_h(1) + timedelta(minutes=5 * i),
+                    values=(SensorValue(sensor="t", quantity="temperature", value=300 + 10 * i),),
+                )
+                for i in range(24)
+            ),
+        ),
+        at=_h(3),
+        device_id="probe-1",
+    )
+    a.add(
+        ColdChainExcursionStarted(
+            location_id="chiller",
+            device_id="probe-1",
+            product_class="chilled",
+            direction="above",
+            limit_centi_c=500,
+            temp_centi_c=520,
+            outside_since=_h(2.6),
+            grace_s=600,
+        ),
+        at=_h(2.8),
+    )
+    a.add(
+        ColdChainExcursionEnded(
+            location_id="chiller",
+            device_id="probe-1",
+            product_class="chilled",
+            outside_since=_h(2.6),
+            ended_at=_h(2.9),
+            worst_centi_c=530,
+        ),
+        at=_h(2.9),
+    )
+    a.add(
+        LotTransformed(
+            transformation_id="X-split",
+            kind="split",
+            inputs=(LotQuantity(gtin=RAW, lot="L1", quantity=10_000, location="chiller"),),
+            outputs=(
+                LotQuantity(gtin=SORTED, lot="L1-A", quantity=5_000, location="chiller"),
+                LotQuantity(gtin=SORTED, lot="L1-B", quantity=5_000, location="chiller"),
+            ),
+        ),
+        at=_h(4),
+        operator_id="butcher-1",
+    )
+    a.add(
+        LotTransformed(
+            transformation_id="X-sort",
+            kind="sort",
+            inputs=(LotQuantity(gtin=SORTED, lot="L1-A", quantity=5_000, location="chiller"),),
+            outputs=(LotQuantity(gtin=SORTED, lot="L1-A1", quantity=5_000, location="chiller"),),
+        ),
+        at=_h(5),
+    )
+    a.add(
+        LotTransformed(
+            transformation_id="X-pack",
+            kind="repack",
+            inputs=(LotQuantity(gtin=SORTED, lot="L1-A1", quantity=5_000, location="chiller"),),
+            outputs=(
+                LotQuantity(
+                    gtin=PACK, lot="P1", quantity=10, location="chiller", expiry=date(2026, 11, 25)
+                ),
+            ),
+        ),
+        at=_h(6),
+    )
+    a.add(
+        StockTransferred(
+            transfer_id="MV-1",
+            gtin=PACK,
+            lot="P1",
+            from_location="chiller",
+            to_location="sales_floor",
+            quantity=10,
+        ),
+        at=_h(7),
+    )
+    a.add(
+        SaleRecorded(
+            sale_id="S-1",
+            terminal_id="pos-1",
+            receipt_id="RC-1",
+            e_receipt_ref="ER-1",
+            lines=(
+                SaleLine(gtin=PACK, amount_fen=1290, unit_price_fen=1290, quantity=3, lot="P1"),
+            ),
+            total_fen=1290,
+        ),
+        at=_h(8),
+        operator_id="cashier-1",
+        device_id="pos-1",
+    )
+    a.add(
+        StockDispatched(
+            shipment_id="SH-1",
+            to_store_id="store-b",
+            gtin=SORTED,
+            lot="L1-B",
+            from_location="chiller",
+            quantity=5_000,
+        ),
+        at=_h(9),
+    )
+    a.checkpoint(at=_h(10))
+    b.add(
+        ShipmentReceived(
+            shipment_id="SH-1",
+            from_store_id="store-a",
+            gtin=SORTED,
+            lot="L1-B",
+            location="backroom",
+            accepted_quantity=5_000,
+            temperature_centi_c=410,
+        ),
+        at=_h(12),
+        operator_id="receiver-b",
+    )
+    b.add(
+        LotTransformed(
+            transformation_id="X-pack-b",
+            kind="repack",
+            inputs=(LotQuantity(gtin=SORTED, lot="L1-B", quantity=5_000, location="backroom"),),
+            outputs=(LotQuantity(gtin=PACK_B, lot="PB1", quantity=20, location="sales_floor"),),
+        ),
+        at=_h(13),
+    )
+    b.add(
+        LotsAggregated(
+            aggregation_id="AG-1",
+            container_id=SSCC,
+            action="pack",
+            children=(LotQuantity(gtin=PACK_B, lot="PB1", quantity=5),),
+            location="sales_floor",
+        ),
+        at=_h(13.5),
+    )
+    b.add(
+        SaleRecorded(
+            sale_id="S-2",
+            terminal_id="pos-9",
+            receipt_id="RC-2",
+            e_receipt_ref="ER-2",
+            lines=(
+                SaleLine(gtin=PACK_B, amount_fen=990, unit_price_fen=990, quantity=1, lot="PB1"),
+            ),
+            total_fen=990,
+            channel="takeout",
+        ),
+        at=_h(14),
+        operator_id="cashier-9",
+    )
+    b.add(
+        WasteRecorded(
+            waste_id="W-1",
+            gtin=PACK_B,
+            lot="PB1",
+            location="sales_floor",
+            quantity=2,
+            reason="damage",
+        ),
+        at=_h(15),
+    )
+    b.checkpoint(at=_h(16))
+    return a, b
+
+
+@pytest.fixture
+async def landed_history(clickhouse: Any, ch_database: str) -> TraceService:
+    await create_schema(clickhouse, ch_database)
+    await create_trace_schema(clickhouse, ch_database)
+    a, b = _history()
+    await land(clickhouse, ch_database, a.drain())
+    await land(clickhouse, ch_database, b.drain())
+    await compact_trace_tables(clickhouse, ch_database)
+    return TraceService(TraceStore(clickhouse, ch_database))
+
+
+def _lots(edges: Any, end: str) -> set[tuple[str, str]]:
+    return {(getattr(e, f"{end}_gtin"), getattr(e, f"{end}_lot")) for e in edges}
+
+
+async def test_forward_trace_follows_the_supplier_lot_into_both_stores(
+    landed_history: TraceService,
+) -> None:
+    trace = await landed_history.trace_lot(RAW, "L1", NOW)
+    assert _lots(trace.genealogy.descendants, "child") == {
+        (SORTED, "L1-A"),
+        (SORTED, "L1-B"),
+        (SORTED, "L1-A1"),
+        (PACK, "P1"),
+        (PACK_B, "PB1"),
+        ("sscc", SSCC),
+    }
+    assert trace.genealogy.ancestors == ()
+    assert trace.stores == ("store-a", "store-b")
+    sales = {(s.store_id, s.receipt_id, s.e_receipt_ref) for s in trace.sales}
+    assert sales == {("store-a", "RC-1", "ER-1"), ("store-b", "RC-2", "ER-2")}
+    assert trace.facts.suppliers == ("sup-7",)
+    assert [i.document_id for i in trace.facts.inspections] == ["GR-1"]
+    assert trace.facts.inspections[0].temperature_centi_c == 320
+    assert trace.facts.expiry == date(2026, 11, 28)
+    # what is still on a shelf somewhere: 7 packs at A, 17 less 5 packed... at B
+    on_hand = {(s.store_id, s.location, s.lot): s.quantity for s in trace.on_hand}
+    assert on_hand[("store-a", "sales_floor", "P1")] == 7
+    assert on_hand[("store-b", "sales_floor", "PB1")] == 17
+    operators = {a.operator_id for a in trace.actors}
+    assert {"receiver-1", "butcher-1", "cashier-1", "receiver-b", "cashier-9"} <= operators
+    assert {"handheld-1", "pos-1"} <= {a.device_id for a in trace.actors}
+
+
+async def test_backward_trace_from_a_pack_sold_in_the_other_store(
+    landed_history: TraceService,
+) -> None:
+    trace = await landed_history.trace_lot(PACK_B, "PB1", NOW)
+    assert _lots(trace.genealogy.ancestors, "parent") == {(SORTED, "L1-B"), (RAW, "L1")}
+    assert {e.kind for e in trace.genealogy.ancestors} == {"split", "repack"}
+    # siblings (the half that stayed in store A) are not part of this pack's trace
+    assert (PACK, "P1") not in {(r.gtin, r.lot) for r in trace.records}
+    receipt = next(r for r in trace.records if r.role == "received")
+    assert (receipt.counterpart, receipt.document_id, receipt.store_id) == (
+        "sup-7",
+        "GR-1",
+        "store-a",
+    )
+    shipped = {(r.role, r.store_id) for r in trace.records if r.document_id == "SH-1"}
+    assert shipped == {("shipped", "store-a"), ("shipment_received", "store-b")}
+    assert [(s.receipt_id, s.kind) for s in trace.sales] == [("RC-2", "takeout")]
+    # the container it was packed into is downstream of it
+    assert _lots(trace.genealogy.descendants, "child") == {("sscc", SSCC)}
+
+
+async def test_stays_carry_temperatures_mkt_and_excursions(landed_history: TraceService) -> None:
+    trace = await landed_history.trace_lot(RAW, "L1", NOW)
+    chiller = next(
+        s for s in trace.stays if (s.store_id, s.location, s.lot) == ("store-a", "chiller", "L1")
+    )
+    assert (chiller.since, chiller.until) == (_h(1), _h(4))
+    temps = chiller.temperatures
+    assert temps.readings == 24
+    assert (temps.min_centi_c, temps.max_centi_c) == (300, 530)
+    assert temps.mkt_centi_c is not None
+    assert 300 < temps.mkt_centi_c < 530
+    assert temps.curve
+    assert temps.curve[0].at == _h(1)
+    assert [(x.direction, x.worst_centi_c) for x in temps.excursions] == [("above", 530)]
+    # the shipped half's stay in store B's backroom has no probe: no readings, not invented
+    backroom = next(s for s in trace.stays if s.store_id == "store-b" and s.location == "backroom")
+    assert backroom.temperatures.readings == 0
+
+
+async def test_container_and_receipt_traces(landed_history: TraceService) -> None:
+    box = await landed_history.trace_lot("sscc", SSCC, NOW)
+    assert _lots(box.genealogy.ancestors, "parent") == {
+        (PACK_B, "PB1"),
+        (SORTED, "L1-B"),
+        (RAW, "L1"),
+    }
+    lots = await landed_history.lots_of_document("ER-2")
+    assert [(r.gtin, r.lot) for r in lots] == [(PACK_B, "PB1")]
+    with pytest.raises(LotNotFound):
+        await landed_history.lots_of_document("no-such-receipt")
+    with pytest.raises(LotNotFound):
+        await landed_history.trace_lot(RAW, "NOPE", NOW)
+
+
+async def _report(service: TraceService) -> TraceReport:
+    return await service.report(PACK_B, "PB1", NOW)
+
+
+async def test_a_correct_report_verifies_offline(landed_history: TraceService) -> None:
+    report = await _report(landed_history)
+    # through JSON and back, as a third party would receive it
+    again = msgspec.json.decode(msgspec.json.encode(report), type=TraceReport)
+    check = verify_report(again)
+    assert check.ok, check.failures
+    assert check.anchored == check.events > 0
+    assert check.unanchored == 0
+    assert len(check.keys) == 2  # both stores signed their part
+    assert verify_report(again, trusted_keys=frozenset(check.keys)).ok
+    distrust = verify_report(again, trusted_keys=frozenset({"0123456789abcdef"}))
+    assert not distrust.ok
+    assert "do not trust" in distrust.failures[0]
+
+
+async def test_tampering_with_the_report_is_caught(landed_history: TraceService) -> None:
+    report = await _report(landed_history)
+    sale = report.trace.sales[0]
+    forged_trace = msgspec.structs.replace(
+        report.trace, sales=(msgspec.structs.replace(sale, quantity=sale.quantity + 1),)
+    )
+    forged = msgspec.structs.replace(report, trace=forged_trace)
+    check = verify_report(forged)
+    assert not check.ok
+    assert "differs from what its event says" in " ".join(check.failures)
+
+    event = report.evidence.events[0]
+    body = bytearray(base64.b64decode(event.body))
+    body[-1] ^= 1
+    altered = msgspec.structs.replace(event, body=base64.b64encode(bytes(body)).decode())
+    evidence = msgspec.structs.replace(
+        report.evidence, events=(altered, *report.evidence.events[1:])
+    )
+    check = verify_report(msgspec.structs.replace(report, evidence=evidence))
+    assert not check.ok
+
+    checkpoint = report.evidence.checkpoints[0]
+    bad_root = msgspec.structs.replace(checkpoint, merkle_root="00" * 32)
+    evidence = msgspec.structs.replace(
+        report.evidence, checkpoints=(bad_root, *report.evidence.checkpoints[1:])
+    )
+    check = verify_report(msgspec.structs.replace(report, evidence=evidence))
+    assert not check.ok
+    assert any("Merkle root" in f or "signature" in f for f in check.failures)
+
+
+@pytest.mark.parametrize("column", ["body", "operator_id", "occurred_at"])
+async def test_tampering_with_a_stored_event_breaks_verification(
+    clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService, column: str
+) -> None:
+    report = await _report(landed_history)
+    victim = next(e for e in report.evidence.events if e.store_id == "store-b")
+    change = {
+        "body": "body = concat(body, '\\x00')",
+        "operator_id": "operator_id = 'somebody-else'",
+        "occurred_at": "occurred_at = occurred_at + INTERVAL 1 SECOND",
+    }[column]
+    for table in ("events", "trace_lot_index"):
+        await clickhouse.command(
+            f"ALTER TABLE {ch_database}.{table} UPDATE {change}"
+            f" WHERE store_id = 'store-b' AND seq = {victim.seq} SETTINGS mutations_sync = 2"
+        )
+    check = verify_report(await _report(landed_history))
+    assert not check.ok
+    assert any(f.startswith(f"store-b#{victim.seq}") for f in check.failures), check.failures
+
+
+async def test_events_after_the_last_checkpoint_are_reported_unanchored(
+    clickhouse: ClickHouseGateway, ch_database: str
+) -> None:
+    await create_schema(clickhouse, ch_database)
+    await create_trace_schema(clickhouse, ch_database)
+    chain = StoreChain("store-c")
+    chain.announce_key(Ed25519PrivateKey.generate(), at=_h(0))
+    chain.add(
+        GoodsReceived(
+            receipt_id="GR-9", gtin=RAW, lot="L9", location="chiller", accepted_quantity=1
+        ),
+        at=_h(1),
+    )
+    chain.checkpoint(at=_h(2))
+    chain.add(
+        WasteRecorded(
+            waste_id="W-9", gtin=RAW, lot="L9", location="chiller", quantity=1, reason="spoilage"
+        ),
+        at=_h(3),
+    )
+    await land(clickhouse, ch_database, chain.drain())
+    report = await TraceService(TraceStore(clickhouse, ch_database)).report(RAW, "L9", NOW)
+    check = verify_report(report)
+    assert check.ok
+    assert (check.anchored, check.unanchored) == (1, 1)
+    assert not verify_report(report, strict=True).ok
+
+
+async def test_trace_api_answers_404_400_and_401(
+    clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService, tmp_path: Any
+) -> None:
+    settings = CloudSettings(
+        database=ch_database, ingest_enabled=False, api_token="t0ken", home=tmp_path
+    )
+    headers = {"authorization": "Bearer t0ken"}
+    async with AsyncTestClient(app=create_app(settings, gateway=clickhouse)) as client:
+        ok = await client.get(f"/v1/trace/lots/{PACK_B}/PB1", headers=headers)
+        assert ok.status_code == 200, ok.text
+        assert {e["parent_lot"] for e in ok.json()["genealogy"]["ancestors"]} == {"L1", "L1-B"}
+        unknown = await client.get(f"/v1/trace/lots/{RAW}/NOPE", headers=headers)
+        assert unknown.status_code == 404
+        assert "NOPE" in unknown.json()["detail"]
+        for bad in (
+            "/v1/trace/lots/abc/L1",
+            f"/v1/trace/lots/{RAW}/bad%20lot",
+            "/v1/trace/serials/123",
+        ):
+            answer = await client.get(bad, headers=headers)
+            assert answer.status_code == 400, (bad, answer.text)
+        assert (await client.get(f"/v1/trace/lots/{RAW}/L1")).status_code == 401
+        receipt = await client.get("/v1/trace/receipts/RC-1", headers=headers)
+        assert receipt.status_code == 200
+        assert [lot["lot"] for lot in receipt.json()["lots"]] == ["P1"]
+        report = await client.get(f"/v1/trace/lots/{PACK_B}/PB1/report", headers=headers)
+        assert verify_report(msgspec.json.decode(report.content, type=TraceReport)).ok
