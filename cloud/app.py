@@ -28,7 +28,8 @@ from cloud.redeem.api import RedeemFlagsController
 from cloud.redeem.auditor import RedeemAuditor
 from cloud.redeem.store import create_redeem_schema
 from cloud.settings import CloudSettings, SettingsError
-from cloud.trace.api import TraceController
+from cloud.trace.api import RecallController, TraceController
+from cloud.trace.recall import RecallDesk, recall_table
 from cloud.trace.service import TraceService
 from cloud.trace.store import TraceStore, create_trace_schema
 from cloud.transport.api import TransportController
@@ -46,11 +47,13 @@ class CloudRuntime:
         self.redeem_auditor: RedeemAuditor | None = None
         self._redeem_task: asyncio.Task[None] | None = None
         self.trace = TraceService(TraceStore(self.gateway, settings.database))
+        self.recalls = RecallDesk(self.gateway, settings.database, self.trace, settings.nats_url)
 
     async def start(self) -> None:
         await create_schema(self.gateway, self.settings.database)
         await create_redeem_schema(self.gateway, self.settings.database)
         await create_trace_schema(self.gateway, self.settings.database)
+        await self.gateway.command(recall_table(self.settings.database))
         if self.settings.ingest_enabled:
             self.ingest = IngestWorker(
                 gateway=self.gateway,
@@ -132,12 +135,19 @@ def create_app(settings: CloudSettings, *, gateway: ClickHouseGateway | None = N
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[TransportController, RedeemFlagsController, TraceController, healthz],
+        route_handlers=[
+            TransportController,
+            RedeemFlagsController,
+            TraceController,
+            RecallController,
+            healthz,
+        ],
         dependencies={
             "gateway": Provide(lambda: runtime.gateway, sync_to_thread=False),
             "database": Provide(lambda: settings.database, sync_to_thread=False),
             "ingest": Provide(lambda: runtime.ingest, sync_to_thread=False),
             "trace_service": Provide(lambda: runtime.trace, sync_to_thread=False),
+            "recall_desk": Provide(lambda: runtime.recalls, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=["^/schema", "^/healthz"])],
         exception_handlers={CloudError: problem_details},

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from cloud.trace.domain import LotRef, LotTrace
 from cloud.trace.evidence import TraceReport
+from cloud.trace.recall import Recall, RecallDesk, RecallRequest
 from cloud.trace.records import CONTAINER_GTIN
 from cloud.trace.service import TraceRequestInvalid, TraceService
 
@@ -134,3 +135,39 @@ class TraceController(Controller):
             media_type="text/csv",
             headers={"content-disposition": f'attachment; filename="fsma204-{gtin}-{lot}.csv"'},
         )
+
+
+class RecallList(msgspec.Struct, frozen=True, kw_only=True):
+    recalls: tuple[Recall, ...]
+
+
+class RecallController(Controller):
+    path = "/v1/recalls"
+    tags = ["trace"]
+
+    @post(
+        "/",
+        summary="Open a recall: hold the lots (and everything made from them) in every store",
+    )
+    async def open_recall(
+        self, recall_desk: NamedDependency[RecallDesk], data: RecallRequest
+    ) -> Recall:
+        for ref in data.lots:
+            checked_lot(ref.gtin, ref.lot)
+        return await recall_desk.open(data, datetime.now(UTC))
+
+    @get("/", summary="Recalls, newest first")
+    async def list_recalls(self, recall_desk: NamedDependency[RecallDesk]) -> RecallList:
+        return RecallList(recalls=tuple(await recall_desk.recent()))
+
+    @get("/{recall_id:str}", summary="One recall: lots, stores, holds sent, receipts reached")
+    async def get_recall(
+        self, recall_desk: NamedDependency[RecallDesk], recall_id: FromPath[str]
+    ) -> Recall:
+        return await recall_desk.get(recall_id)
+
+    @post("/{recall_id:str}/close", summary="Close a recall: release its holds in every store")
+    async def close_recall(
+        self, recall_desk: NamedDependency[RecallDesk], recall_id: FromPath[str]
+    ) -> Recall:
+        return await recall_desk.close(recall_id, datetime.now(UTC))

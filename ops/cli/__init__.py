@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "transport",
     "redeem",
     "sim",
+    "trace",
 )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import click
+
+from ops.cli.cloud_api import call_cloud, cloud_options
 
 _COLUMNS = (
     ("store_id", "store"),
@@ -27,39 +27,12 @@ def transport() -> None:
 
 
 @transport.command()
-@click.option(
-    "--cloud-url",
-    envvar="JXC_CLOUD_URL",
-    default="http://127.0.0.1:8200",
-    show_default=True,
-    help="The cloud API (jxc cloud serve).",
-)
-@click.option(
-    "--token",
-    envvar="JXC_CLOUD_API_TOKEN",
-    help="Cloud API token (default: JXC_CLOUD_API_TOKEN, else JXC_HOME/cloud/api-token).",
-)
+@cloud_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def status(cloud_url: str, token: str | None, as_json: bool) -> None:
     """Per store: edge seq, last JetStream-acked seq, cloud high-water mark, lag, gaps,
     duplicates and hash-chain breaks. Exits 1 when any store has gaps, duplicates or breaks."""
-    import httpx
-
-    if not token:
-        token_file = Path(os.environ.get("JXC_HOME", ".jxc")) / "cloud" / "api-token"
-        if not token_file.exists():
-            raise click.UsageError("no API token: pass --token or set JXC_CLOUD_API_TOKEN")
-        token = token_file.read_text().strip()
-    try:
-        response = httpx.get(
-            f"{cloud_url.rstrip('/')}/v1/transport/stores",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"cloud API unreachable at {cloud_url}: {exc}") from exc
-    if response.status_code != 200:
-        raise click.ClickException(f"cloud API answered {response.status_code}: {response.text}")
+    response = call_cloud(cloud_url, token, "/v1/transport/stores", timeout_s=10)
     report = response.json()
     if as_json:
         click.echo(json.dumps(report))

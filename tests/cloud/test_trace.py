@@ -17,8 +17,10 @@ from cloud.app import create_app
 from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.schema import create_schema
 from cloud.settings import CloudSettings
+from cloud.trace.domain import LotRef
 from cloud.trace.evidence import TraceReport, verify_report
-from cloud.trace.service import LotNotFound, TraceService
+from cloud.trace.recall import RecallDesk, RecallRequest, StoresUnreachable, recall_table
+from cloud.trace.service import LotNotFound, TraceRequestInvalid, TraceService
 from cloud.trace.store import TraceStore, compact_trace_tables, create_trace_schema
 from ops.bench.chains import StoreChain, land
 from protocol.ledger_events import GoodsReceived, StockTransferred, WasteRecorded
@@ -29,6 +31,7 @@ from protocol.reading_events import (
     ReadingsRecorded,
     SensorValue,
 )
+from protocol.recall import RecallHold
 from protocol.scan_events import SaleLine, SaleRecorded
 from protocol.trace_events import (
     LotQuantity,
@@ -474,3 +477,103 @@ async def test_trace_api_answers_404_400_and_401(
         assert [lot["lot"] for lot in receipt.json()["lots"]] == ["P1"]
         report = await client.get(f"/v1/trace/lots/{PACK_B}/PB1/report", headers=headers)
         assert verify_report(msgspec.json.decode(report.content, type=TraceReport)).ok
+
+
+# --- recalls ---------------------------------------------------------------------------------
+
+
+async def _recall_messages(nats_url: str, store_id: str) -> list[RecallHold]:
+    import nats
+
+    from protocol.recall import decode_recall_hold
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(f"jxc.v1.cmd.{store_id}.recalls", durable=None)
+        out: list[RecallHold] = []
+        while True:
+            try:
+                batch = await sub.fetch(100, timeout=0.5)
+            except TimeoutError:
+                return out
+            out.extend(decode_recall_hold(m.data) for m in batch)
+    finally:
+        await nc.close()
+
+
+async def test_a_recall_holds_the_lot_and_its_products_in_every_store_once(
+    clickhouse: ClickHouseGateway,
+    ch_database: str,
+    landed_history: TraceService,
+    nats_server: Any,
+) -> None:
+    await clickhouse.command(recall_table(ch_database))
+    desk = RecallDesk(clickhouse, ch_database, landed_history, nats_server.url)
+    request = RecallRequest(
+        reason="Listeria in supplier lot", lots=(LotRef(RAW, "L1"),), recall_id="R-1"
+    )
+    recall = await desk.open(request, NOW)
+    assert recall.stores == ("store-a", "store-b")
+    recalled = {(lot.gtin, lot.lot): lot for lot in recall.lots}
+    assert set(recalled) >= {(RAW, "L1"), (SORTED, "L1-B"), (PACK, "P1"), (PACK_B, "PB1")}
+    assert recalled[(PACK_B, "PB1")].recalled_because_of == f"{RAW}/L1"
+    assert recalled[(PACK_B, "PB1")].stores == ("store-b",)
+    assert {(r.receipt_id, r.e_receipt_ref) for r in recall.receipts} == {
+        ("RC-1", "ER-1"),
+        ("RC-2", "ER-2"),
+    }
+    at_b = await _recall_messages(nats_server.url, "store-b")
+    assert {(m.gtin, m.lot) for m in at_b} == {
+        (lot.gtin, lot.lot) for lot in recall.lots if "store-b" in lot.stores
+    }
+    assert all(m.action == "place" and m.recall_id == "R-1" for m in at_b)
+
+    again = await desk.open(request, NOW + timedelta(minutes=5))  # a retried request
+    assert again.holds_sent == recall.holds_sent
+    assert len(await _recall_messages(nats_server.url, "store-b")) == len(at_b)  # nothing twice
+    assert (await desk.get("R-1")).status == "open"
+
+    closed = await desk.close("R-1", NOW + timedelta(days=1))
+    assert closed.status == "closed"
+    releases = [
+        m for m in await _recall_messages(nats_server.url, "store-b") if m.action == "release"
+    ]
+    assert len(releases) == len(at_b)
+    assert [r.recall_id for r in await desk.recent()] == ["R-1"]
+
+
+async def test_a_supplier_recall_finds_the_lots_received_in_the_period(
+    clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService, nats_server: Any
+) -> None:
+    await clickhouse.command(recall_table(ch_database))
+    desk = RecallDesk(clickhouse, ch_database, landed_history, nats_server.url)
+    recall = await desk.open(
+        RecallRequest(
+            reason="supplier audit",
+            supplier_id="sup-7",
+            received_from=date(2026, 11, 20),
+            received_to=date(2026, 11, 20),
+        ),
+        NOW,
+    )
+    assert (RAW, "L1") in {(lot.gtin, lot.lot) for lot in recall.lots}
+    with pytest.raises(TraceRequestInvalid):
+        await desk.open(
+            RecallRequest(reason="x", supplier_id="sup-7", received_from=date(2026, 12, 1)), NOW
+        )
+    with pytest.raises(LotNotFound):
+        await desk.open(RecallRequest(reason="x", lots=(LotRef(RAW, "NOPE"),)), NOW)
+
+
+async def test_a_recall_without_nats_is_refused_as_retryable_and_not_kept(
+    clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService
+) -> None:
+    from ops.services import free_port
+
+    await clickhouse.command(recall_table(ch_database))
+    desk = RecallDesk(clickhouse, ch_database, landed_history, f"nats://127.0.0.1:{free_port()}")
+    with pytest.raises(StoresUnreachable):
+        await desk.open(RecallRequest(reason="x", lots=(LotRef(RAW, "L1"),), recall_id="R-2"), NOW)
+    with pytest.raises(LotNotFound):
+        await desk.get("R-2")
