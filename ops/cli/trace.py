@@ -129,7 +129,8 @@ def verify(report_file: Any, trusted: tuple[str, ...], strict: bool, as_json: bo
     try:
         parsed = msgspec.json.decode(report_file.read(), type=TraceReport)
     except msgspec.DecodeError as exc:
-        raise click.ClickException(f"not a jxc trace report: {exc}") from exc
+        click.echo(f"Error: not a jxc trace report: {exc}", err=True)
+        raise SystemExit(2) from exc
     check = verify_report(parsed, trusted_keys=frozenset(trusted), strict=strict)
     if as_json:
         click.echo(msgspec.json.encode(check).decode())
@@ -268,3 +269,96 @@ def _print_trace(t: dict[str, Any]) -> None:
     click.echo(f"  operators: {', '.join(people) or '–'} · devices: {', '.join(devices) or '–'}")
     for problem in t.get("integrity", ()):
         click.secho(f"  ✗ {problem}", fg="red")
+
+
+@trace.group()
+def recall() -> None:
+    """Recalls: hold a lot and everything made from it in every store that had it."""
+
+
+@recall.command("open")
+@click.argument("lots", nargs=-1, metavar="[GTIN/LOT]...")
+@click.option("--reason", required=True, help="Why (shown to the stores and kept).")
+@click.option("--supplier", help="Also recall every lot received from this supplier...")
+@click.option("--received-from", type=click.DateTime(["%Y-%m-%d"]), help="...from this day")
+@click.option("--received-to", type=click.DateTime(["%Y-%m-%d"]), help="...to this day.")
+@click.option("--id", "recall_id", default="", help="Your recall id (a retry with it is safe).")
+@cloud_options
+@click.option("--json", "as_json", is_flag=True, help="Print the recall as JSON.")
+def open_recall(
+    lots: tuple[str, ...],
+    reason: str,
+    supplier: str | None,
+    received_from: Any,
+    received_to: Any,
+    recall_id: str,
+    cloud_url: str,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Open a recall. Each store that had a recalled lot, or a lot made from it, gets a hold
+    (its counters then block the lot), and the receipts it reached are listed."""
+    parsed = []
+    for text in lots:
+        gtin, sep, lot_number = text.partition("/")
+        if not sep or not gtin or not lot_number:
+            raise click.BadParameter(f"{text!r}: write lots as GTIN/LOT", param_hint="LOTS")
+        parsed.append({"gtin": gtin, "lot": lot_number})
+    if not parsed and not supplier:
+        raise click.UsageError("name lots (GTIN/LOT) or a --supplier")
+    body = {
+        "reason": reason,
+        "lots": parsed,
+        "supplier_id": supplier or "",
+        "received_from": received_from.date().isoformat() if received_from else None,
+        "received_to": received_to.date().isoformat() if received_to else None,
+        "recall_id": recall_id,
+    }
+    answer = call_cloud(
+        cloud_url,
+        token,
+        "/v1/recalls",
+        method="POST",
+        json_body={k: v for k, v in body.items() if v is not None},
+        timeout_s=120,
+    ).json()
+    if as_json:
+        click.echo(json.dumps(answer))
+        return
+    click.secho(f"recall {answer['recall_id']} opened: {answer['reason']}", bold=True)
+    for item in answer["lots"]:
+        because = f" (from {item['recalled_because_of']})" if item["recalled_because_of"] else ""
+        click.echo(f"  {item['gtin']}/{item['lot']}{because}: held in {', '.join(item['stores'])}")
+    click.echo(f"  {answer['holds_sent']} holds sent to {', '.join(answer['stores'])}")
+    for sale in answer["receipts"]:
+        click.echo(
+            f"  customer receipt {sale.get('receipt_id', '')} e-receipt"
+            f" {sale.get('e_receipt_ref') or '–'} at {sale['store_id']} {sale['occurred_at']}"
+        )
+
+
+@recall.command("close")
+@click.argument("recall_id")
+@cloud_options
+def close_recall(recall_id: str, cloud_url: str, token: str | None) -> None:
+    """Close a recall: release its holds in every store."""
+    answer = call_cloud(cloud_url, token, f"/v1/recalls/{recall_id}/close", method="POST").json()
+    click.echo(
+        f"recall {answer['recall_id']} closed; holds released in {', '.join(answer['stores'])}"
+    )
+
+
+@recall.command("list")
+@cloud_options
+@click.option("--json", "as_json", is_flag=True, help="Print the recalls as JSON.")
+def list_recalls(cloud_url: str, token: str | None, as_json: bool) -> None:
+    """Recalls, newest first."""
+    answer = call_cloud(cloud_url, token, "/v1/recalls").json()
+    if as_json:
+        click.echo(json.dumps(answer))
+        return
+    for item in answer["recalls"]:
+        click.echo(
+            f"{item['recall_id']}  {item['status']:6}  {item['opened_at']}  {len(item['lots'])}"
+            f" lots  {item['holds_sent']} holds  {item['reason']}"
+        )

@@ -577,3 +577,37 @@ async def test_a_recall_without_nats_is_refused_as_retryable_and_not_kept(
         await desk.open(RecallRequest(reason="x", lots=(LotRef(RAW, "L1"),), recall_id="R-2"), NOW)
     with pytest.raises(LotNotFound):
         await desk.get("R-2")
+
+
+async def test_jxc_trace_verify_exit_codes(landed_history: TraceService, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from ops.cli import main
+
+    report = await _report(landed_history)
+    good = tmp_path / "report.json"
+    good.write_bytes(msgspec.json.encode(report))
+    runner = CliRunner()
+    holds = runner.invoke(main, ["trace", "verify", str(good)])
+    assert holds.exit_code == 0, holds.output
+    assert "HOLDS" in holds.output
+    as_json = runner.invoke(main, ["trace", "verify", "--json", "--strict", str(good)])
+    assert msgspec.json.decode(as_json.output)["ok"] is True
+
+    sale = report.trace.sales[0]
+    forged = msgspec.structs.replace(
+        report,
+        trace=msgspec.structs.replace(
+            report.trace, sales=(msgspec.structs.replace(sale, e_receipt_ref="ER-FORGED"),)
+        ),
+    )
+    bad = tmp_path / "forged.json"
+    bad.write_bytes(msgspec.json.encode(forged))
+    fails = runner.invoke(main, ["trace", "verify", str(bad)])
+    assert fails.exit_code == 1
+    assert "FAILS" in fails.output
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"not": "a report"}')
+    refused = runner.invoke(main, ["trace", "verify", str(garbage)])
+    assert refused.exit_code == 2
+    assert "not a jxc trace report" in refused.output
