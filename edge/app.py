@@ -29,6 +29,7 @@ from edge.coldchain.runtime import ColdChainRuntime
 from edge.errors import EdgeError
 from edge.eventlog.database import open_database
 from edge.eventlog.writer import EventLogWriter
+from edge.evidence.checkpointer import Checkpointer, start_checkpointer
 from edge.holds.api import HoldController
 from edge.holds.service import HoldService
 from edge.holds.store import ActiveHolds
@@ -36,6 +37,7 @@ from edge.ledger.api import LedgerController
 from edge.ledger.genealogy_api import GenealogyController
 from edge.ledger.service import LedgerService
 from edge.ledger.store import LedgerMaster
+from edge.recall.downlink import RecallDownlink, start_recall_downlink, stop_recall_downlink
 from edge.redeem.api import RedeemController
 from edge.redeem.runtime import (
     build_redeem_service,
@@ -66,6 +68,9 @@ class EdgeRuntime:
         self.relay: OutboxRelay | None = None
         self._redeem_task: asyncio.Task[None] | None = None
         self.coldchain: ColdChainRuntime | None = None
+        self.checkpointer: Checkpointer | None = None
+        self.recall_downlink: RecallDownlink | None = None
+        self._recall_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -124,6 +129,8 @@ class EdgeRuntime:
             settings, reader=reader, writer=self.writer, clock=self.clock
         )
         await self.writer.start()
+        # Signed chain checkpoints (edge/evidence/): the key is on the chain before serving.
+        self.checkpointer = await start_checkpointer(settings, writer=self.writer, clock=self.clock)
         # Cold chain: bridge readings from the store's Mosquitto (edge/coldchain/).
         self.coldchain = ColdChainRuntime(
             settings,
@@ -151,6 +158,9 @@ class EdgeRuntime:
         self.redeem_downlink, self._redeem_task = start_redeem_downlink(
             settings, self.redeem_service
         )
+        self.recall_downlink, self._recall_task = start_recall_downlink(
+            settings, self.hold_service, clock=self.clock
+        )
         log.info("edge.started", store_id=settings.store_id, db=str(settings.db_path), items=items)
 
     async def _cold_chain_hold(self, excursion: ColdChainExcursionStarted) -> None:
@@ -177,6 +187,8 @@ class EdgeRuntime:
     def _committed(self, seq: int) -> None:
         if self.relay is not None:
             self.relay.notify(seq)
+        if self.checkpointer is not None:
+            self.checkpointer.notify(seq)
 
     async def stop(self) -> None:
         self._master_task.cancel()
@@ -189,6 +201,9 @@ class EdgeRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
         await stop_redeem(self.redeem_service, self._redeem_task)
+        await stop_recall_downlink(self.recall_downlink, self._recall_task)
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()  # one final checkpoint, before the writer stops
         await self.writer.stop()
         for conn in self._conns:
             await conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -46,6 +47,12 @@ class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
     probe_offline_after_s: float = 600.0
     # The store's variable-measure EAN-13 label layouts (JXC_VM_LAYOUTS, see edge/scan/layouts.py).
     variable_measure_layouts: tuple[VariableMeasureLayout, ...] = DEFAULT_LAYOUTS
+    # Evidence: the store's Ed25519 key for signed chain checkpoints (edge/evidence/; None: no
+    # checkpoints; from the environment it defaults to <JXC_HOME>/edge/<store>-checkpoint.key),
+    # how often the chain is signed, and after how many unsigned events at the latest.
+    signing_key_path: Path | None = None
+    checkpoint_interval_s: float = 60.0
+    checkpoint_max_events: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EdgeSettings:
@@ -94,6 +101,33 @@ class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
                 log_retention_days=float(
                     env.get("JXC_LOG_RETENTION_DAYS", defaults.log_retention_days)
                 ),
+                signing_key_path=Path(
+                    env.get(
+                        "JXC_EDGE_SIGNING_KEY",
+                        str(
+                            Path(env.get("JXC_HOME", ".jxc"))
+                            / "edge"
+                            / f"{store_id}-checkpoint.key"
+                        ),
+                    )
+                ),
+                checkpoint_interval_s=_positive(
+                    "JXC_CHECKPOINT_INTERVAL_S",
+                    float(env.get("JXC_CHECKPOINT_INTERVAL_S", defaults.checkpoint_interval_s)),
+                ),
+                checkpoint_max_events=_positive(
+                    "JXC_CHECKPOINT_MAX_EVENTS",
+                    int(env.get("JXC_CHECKPOINT_MAX_EVENTS", defaults.checkpoint_max_events)),
+                ),
             )
         except ValueError as exc:
             raise SettingsError(f"invalid edge setting: {exc}") from exc
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _positive(name: str, value: _Number) -> _Number:
+    if value <= 0:
+        raise ValueError(f"{name} must be above 0, got {value}")
+    return value

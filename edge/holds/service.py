@@ -71,15 +71,18 @@ class HoldService:
         operator_id: str,
         now: datetime,
         device_id: str | None = None,
+        hold_id: str | None = None,
     ) -> Hold:
         """Hold a lot (everywhere, or at `location`). Idempotent: an active hold of the same
-        kind at the same place is returned as is."""
+        kind at the same place is returned as is. With a `hold_id` (a command's own id, e.g. a
+        recall's) the id is the idempotency key instead: a hold with that id, active or
+        released, is returned as is, and two such holds on one lot stay two holds."""
         if kind not in HOLD_KINDS:
             raise Rejected(f"hold kind must be one of {', '.join(HOLD_KINDS)}, not {kind!r}")
         if not reason.strip():
             raise Rejected("a hold needs a reason")
         hold = Hold(
-            hold_id=str(self._new_id(now)),
+            hold_id=hold_id or str(self._new_id(now)),
             gtin=gtin,
             lot=lot,
             kind=kind,
@@ -90,7 +93,11 @@ class HoldService:
         )
 
         async def no_active_twin(conn: aiosqlite.Connection) -> Fact | None:
-            twin = await find_active(conn, gtin, lot, kind, location)
+            twin = await (
+                find_hold(conn, hold_id)
+                if hold_id is not None
+                else find_active(conn, gtin, lot, kind, location)
+            )
             if twin is not None:
                 raise _AlreadyHeld(twin)
             return None

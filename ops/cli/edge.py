@@ -169,3 +169,88 @@ def items_load(csv_file: TextIO, db_path: Path | None) -> None:
         )
     )
     click.echo(f"{count} items recorded")
+
+
+KEY_OPTION = click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Signing key file (default JXC_EDGE_SIGNING_KEY or JXC_HOME/edge/<store>-checkpoint.key).",
+)
+
+
+@edge.command()
+@KEY_OPTION
+def keygen(key_path: Path | None) -> None:
+    """Rotate the store's checkpoint signing key (Ed25519).
+
+    Writes a new private key (PEM, mode 0600) to the key file and keeps the current one beside
+    it as <file>.old-<UTC timestamp>. The edge loads its key when it starts: restart it, and it
+    puts the new public key on the chain (CheckpointKeyAnnounced) before signing anything with
+    it. Checkpoints signed earlier stay verifiable with the old key, which the chain carries.
+    Keep the key file out of backups that leave the store, and out of the repository.
+    """
+    from edge.clock import utc_now
+    from edge.evidence.keys import SigningKeyError, rotate_signing_key
+    from ops.logs import configure_logging
+
+    configure_logging("warning")  # on stderr: stdout carries the key id only
+    settings = _settings(signing_key_path=key_path)
+    path = settings.signing_key_path
+    assert path is not None  # from_env always names one
+    try:
+        rotation = rotate_signing_key(path, now=utc_now())
+    except SigningKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if rotation.old_kept_at is not None:
+        old = rotation.old.key_id if rotation.old else "unreadable"
+        click.echo(f"old key {old} kept at {rotation.old_kept_at}", err=True)
+    click.echo(
+        f"new key {rotation.new.key_id} in {path}; restart the edge to announce it", err=True
+    )
+    click.echo(rotation.new.key_id)
+
+
+@edge.command()
+@DB_OPTION
+@KEY_OPTION
+def checkpoint(db_path: Path | None, key_path: Path | None) -> None:
+    """Sign the store's unsigned events now and print each checkpoint (JSON, one a line).
+
+    For a stopped edge (a running edge signs every JXC_CHECKPOINT_INTERVAL_S, and at
+    shutdown). Creates the signing key if there is none, and puts it on the chain first.
+    """
+    import msgspec
+
+    from edge.clock import utc_now
+    from edge.evidence.checkpointer import checkpoint_store
+    from edge.evidence.keys import SigningKeyError
+    from ops.logs import configure_logging
+
+    configure_logging("info")  # on stderr: stdout carries the checkpoints only
+    settings = _settings(db_path=db_path, signing_key_path=key_path)
+    if not settings.db_path.exists():
+        raise click.UsageError(f"no store database at {settings.db_path}")
+    try:
+        signed, status = asyncio.run(checkpoint_store(settings, clock=utc_now))
+    except SigningKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for seq, signed_checkpoint in signed:
+        report = {
+            "store_id": settings.store_id,
+            "seq": seq,
+            "key_id": signed_checkpoint.key_id,
+            "first_seq": signed_checkpoint.first_seq,
+            "last_seq": signed_checkpoint.last_seq,
+            "head_hash": signed_checkpoint.head_hash.hex(),
+            "merkle_root": signed_checkpoint.merkle_root.hex(),
+            "signature": signed_checkpoint.signature.hex(),
+        }
+        click.echo(msgspec.json.encode(report).decode())
+    if not signed:
+        click.echo(
+            f"nothing new to sign: the chain is signed through seq {status.signed_through}",
+            err=True,
+        )
+    if status.events_gone:
+        click.echo(f"{status.events_gone} unsigned events were already pruned", err=True)
