@@ -29,6 +29,7 @@ from cloud.redeem.auditor import RedeemAuditor
 from cloud.redeem.store import create_redeem_schema
 from cloud.settings import CloudSettings, SettingsError
 from cloud.trace.api import RecallController, TraceController
+from cloud.trace.completeness_api import CompletenessController
 from cloud.trace.recall import RecallDesk, recall_table
 from cloud.trace.service import TraceService
 from cloud.trace.store import TraceStore, create_trace_schema
@@ -140,6 +141,7 @@ def create_app(settings: CloudSettings, *, gateway: ClickHouseGateway | None = N
             RedeemFlagsController,
             TraceController,
             RecallController,
+            CompletenessController,
             healthz,
         ],
         dependencies={

@@ -242,10 +242,10 @@ def actors_of(records: Iterable[TraceRecord]) -> list[Actor]:
 
 def dedupe_records(records: Iterable[TraceRecord]) -> list[TraceRecord]:
     """One copy of each record, in time order (a lot can be reached by several paths)."""
-    seen: set[tuple[str, int, str, str, str, str]] = set()
+    seen: set[tuple[str, int, int]] = set()
     out: list[TraceRecord] = []
     for r in sorted(records, key=lambda r: (r.occurred_at, r.store_id, r.seq)):
-        key = (r.store_id, r.seq, r.role, r.gtin, r.lot, r.location)
+        key = (r.store_id, r.seq, r.line)
         if key not in seen:
             seen.add(key)
             out.append(r)

@@ -84,6 +84,8 @@ class TraceRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     rejected_quantity: int = 0
     documents: tuple[str, ...] = ()
     amount_fen: int = 0
+    # Which of the event's records this is: two lines of one sale may name the same lot.
+    line: int = 0
 
 
 class EventSource(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +113,9 @@ def records_of(source: EventSource, event: Event) -> list[TraceRecord]:
     out: list[TraceRecord] = []
 
     def add(role: RecordRole, gtin: str, lot: str, **fields: object) -> None:
-        out.append(TraceRecord(role=role, gtin=gtin, lot=lot, **base, **fields))  # type: ignore[arg-type]
+        out.append(
+            TraceRecord(role=role, gtin=gtin, lot=lot, line=len(out), **base, **fields)  # type: ignore[arg-type]
+        )
 
     match event:
         case GoodsReceived():

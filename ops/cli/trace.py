@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ops.cli.cloud_api import call_cloud, cloud_options
+from ops.cli.trace_completeness import completeness_command
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -362,3 +363,6 @@ def list_recalls(cloud_url: str, token: str | None, as_json: bool) -> None:
             f"{item['recall_id']}  {item['status']:6}  {item['opened_at']}  {len(item['lots'])}"
             f" lots  {item['holds_sent']} holds  {item['reason']}"
         )
+
+
+trace.add_command(completeness_command)

@@ -5,6 +5,7 @@ HTTP API's answers to unknown and malformed ids."""
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,10 @@ from cloud.app import create_app
 from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.schema import create_schema
 from cloud.settings import CloudSettings
-from cloud.trace.domain import LotRef
+from cloud.trace.domain import LotRef, dedupe_records
 from cloud.trace.evidence import TraceReport, verify_report
 from cloud.trace.recall import RecallDesk, RecallRequest, StoresUnreachable, recall_table
+from cloud.trace.records import EventSource, records_of
 from cloud.trace.service import LotNotFound, TraceRequestInvalid, TraceService
 from cloud.trace.store import TraceStore, compact_trace_tables, create_trace_schema
 from ops.bench.chains import StoreChain, land
@@ -349,6 +351,27 @@ async def test_container_and_receipt_traces(landed_history: TraceService) -> Non
         await landed_history.lots_of_document("no-such-receipt")
     with pytest.raises(LotNotFound):
         await landed_history.trace_lot(RAW, "NOPE", NOW)
+
+
+def test_two_lines_of_one_lot_in_one_sale_stay_two_records() -> None:
+    sale = SaleRecorded(
+        sale_id="S-9",
+        terminal_id="pos-1",
+        receipt_id="RC-9",
+        lines=(
+            SaleLine(gtin=PACK, amount_fen=1290, unit_price_fen=1290, quantity=1, lot="P1"),
+            SaleLine(gtin=PACK, amount_fen=1290, unit_price_fen=1290, quantity=2, lot="P1"),
+        ),
+        total_fen=3870,
+    )
+    source = EventSource(
+        store_id="s-a", seq=7, event_id=uuid.uuid4(), occurred_at=T0, device_id="pos-1",
+        operator_id="cashier-1",
+    )  # fmt: skip
+    once = records_of(source, sale)
+    # The same event reached by two genealogy paths is one copy; its two lines stay two.
+    kept = dedupe_records([*once, *records_of(source, sale)])
+    assert [r.quantity for r in kept] == [1, 2]
 
 
 async def _report(service: TraceService) -> TraceReport:
