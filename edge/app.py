@@ -38,17 +38,18 @@ from edge.ledger.genealogy_api import GenealogyController
 from edge.ledger.service import LedgerService
 from edge.ledger.store import LedgerMaster
 from edge.recall.downlink import RecallDownlink, start_recall_downlink, stop_recall_downlink
-from edge.redeem.api import RedeemController
+from edge.redeem.api import RedeemController, redeem_route
 from edge.redeem.runtime import (
     build_redeem_service,
     start_redeem_downlink,
     stop_redeem,
 )
 from edge.relay.outbox_relay import OutboxRelay, RelayStatus, RelayTuning
-from edge.scan.api import ScanController
+from edge.scan.api import ScanController, scan_route
 from edge.scan.service import ScanService
 from edge.settings import EdgeSettings
 from edge.terminals.auth import TerminalTokenMiddleware
+from edge.terminals.pos_routes import PosFastPath
 from edge.terminals.store import TerminalAuthenticator
 from protocol.reading_events import ColdChainExcursionStarted
 
@@ -272,7 +273,7 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
         finally:
             await runtime.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ScanController,
             LedgerController,
@@ -298,3 +299,13 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="jxc store edge", version="1", path="/schema"),
     )
+    # POS hot routes answered ahead of Litestar's router (edge/terminals/pos_routes.py).
+    app.asgi_handler = PosFastPath(
+        app.asgi_handler,
+        routes={
+            "/v1/scans": scan_route(lambda: runtime.scan_service),
+            "/v1/redemptions": redeem_route(lambda: runtime.redeem_service),
+        },
+        authenticator=lambda: getattr(runtime, "terminal_authenticator", None),
+    )
+    return app

@@ -6,6 +6,7 @@ requests (garbage code text, oversized bodies, bad fields) are a 400 and write n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import msgspec
@@ -16,6 +17,7 @@ from litestar.params import JSONBody
 
 from edge.redeem.domain import Basket
 from edge.redeem.service import RedeemService, RedemptionAnswer, ReversalAnswer
+from edge.terminals.pos_routes import PosRoute
 from protocol.envelope import UtcDatetime
 from protocol.redeem_events import Channel
 
@@ -85,15 +87,7 @@ class RedeemController(Controller):
         request: Request[str, str, State],
         redeem_service: NamedDependency[RedeemService],
     ) -> RedemptionAnswer:
-        return await redeem_service.redeem(
-            data.code,
-            client_id=data.client_id,
-            terminal_id=request.user,
-            operator_id=data.operator_id,
-            channel=data.channel,
-            basket=_basket(data.basket),
-            occurred_at=data.occurred_at,
-        )
+        return await answer_redemption(redeem_service, data, terminal_id=request.user)
 
     @post(
         "/{redemption_id:str}/reversal",
@@ -120,3 +114,35 @@ class RedeemController(Controller):
             live_redemptions=live,
             keys=tuple(key.key_id for key in redeem_service.ring.trusted()),
         )
+
+
+async def answer_redemption(
+    service: RedeemService, data: RedemptionRequest, *, terminal_id: str
+) -> RedemptionAnswer:
+    return await service.redeem(
+        data.code,
+        client_id=data.client_id,
+        terminal_id=terminal_id,
+        operator_id=data.operator_id,
+        channel=data.channel,
+        basket=_basket(data.basket),
+        occurred_at=data.occurred_at,
+    )
+
+
+# The hot path (edge/terminals/pos_routes.py): the same request type, checked the way Litestar
+# checks it (strict=False, as its signature model converts), the same use case.
+_redemption_request = msgspec.json.Decoder(RedemptionRequest, strict=False)
+_redemption_answer = msgspec.json.Encoder()
+
+
+def redeem_route(service: Callable[[], RedeemService]) -> PosRoute:
+    async def handle(body: bytes, terminal_id: str) -> bytes | None:
+        try:
+            data = _redemption_request.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None  # Litestar answers it (400)
+        answer = await answer_redemption(service(), data, terminal_id=terminal_id)
+        return _redemption_answer.encode(answer)
+
+    return PosRoute(handle=handle, max_body_bytes=MAX_BODY_BYTES)

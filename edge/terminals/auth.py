@@ -12,17 +12,27 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from edge.terminals.store import TerminalAuthenticator
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, None if it has none."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
 class TerminalTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(connection.headers.get("authorization", ""))
+        if token is None:
             raise NotAuthorizedException("missing terminal token: send 'Authorization: Bearer …'")
         authenticator: TerminalAuthenticator = connection.app.state.terminal_authenticator
-        terminal_id = await authenticator.authenticate(
-            token.strip(), now_monotonic=time.monotonic()
-        )
+        now = time.monotonic()
+        terminal_id = authenticator.cached(token, now_monotonic=now)
+        if terminal_id is None:
+            terminal_id = await authenticator.authenticate(token, now_monotonic=now)
         if terminal_id is None:
             raise NotAuthorizedException("unknown or revoked terminal token")
         return AuthenticationResult(user=terminal_id, auth=token)

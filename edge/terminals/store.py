@@ -61,6 +61,14 @@ class TerminalAuthenticator:
         self._ttl_s = ttl_s
         self._cache: dict[bytes, tuple[str, float]] = {}
 
+    def cached(self, token: str, *, now_monotonic: float) -> str | None:
+        """The terminal of a token checked less than `ttl_s` ago, without touching SQLite
+        (every POS call asks this first: a dict lookup and one SHA-256 of the token)."""
+        cached = self._cache.get(token_digest(token))
+        if cached is not None and now_monotonic - cached[1] < self._ttl_s:
+            return cached[0]
+        return None
+
     async def authenticate(self, token: str, *, now_monotonic: float) -> str | None:
         digest = token_digest(token)
         cached = self._cache.get(digest)

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import random
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 import click
 
 from ops import services as local
-from ops.bench.common import percentile, wait_edge_ready
+from ops.bench.common import Answer, percentile, post_request, run_load, wait_edge_ready
 
 _EDGE = """
 import sys, uvicorn
@@ -40,7 +38,8 @@ from edge.app import create_app
 from edge.settings import EdgeSettings
 from pathlib import Path
 settings = EdgeSettings(store_id="bench", db_path=Path(sys.argv[1]), relay_enabled=False,
-                        coldchain_intake_enabled=False, redeem_keyring_path=Path(sys.argv[3]))
+                        coldchain_intake_enabled=False, redeem_keyring_path=Path(sys.argv[3]),
+                        signing_key_path=Path(sys.argv[4]))
 uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
             access_log=False, log_config=None)
 """
@@ -140,64 +139,11 @@ def _requests(
     return out
 
 
-async def _load(
-    port: int,
-    token: str,
-    rate: float,
-    duration: float,
-    connections: int,
-    requests: list[tuple[bytes, Expect, str]],
-) -> tuple[list[float], list[tuple[int, str, str, str]]]:
-    """Latencies, and (status, kind, expected, outcome) with the code per answer."""
-    head = (
-        "POST /v1/redemptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-    ).encode()
-    total = min(len(requests), int(rate * duration))
-    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
-    latencies: list[float] = []
-    answers: list[tuple[int, str, str, str]] = []
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while True:
-            job = await queue.get()
-            if job is None:
-                break
-            i, due = job
-            body, (kind, expect), code = requests[i]
-            writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            header = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in header.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            payload = await reader.readexactly(length)
-            latencies.append(time.perf_counter() - due)
-            status = int(header[9:12])
-            outcome = "redeemed" if b'"outcome":"redeemed"' in payload else "rejected"
-            answers.append((status, kind, expect if outcome == expect else outcome, code))
-            if outcome != expect:
-                answers[-1] = (status, kind, f"unexpected:{outcome}", code)
-        writer.close()
-
-    workers = [asyncio.create_task(connection()) for _ in range(connections)]
-    await asyncio.sleep(0.2)
-    start = time.perf_counter()
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait((i, due))
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    return latencies, answers
-
-
-def _load_process(args: tuple[Any, ...]) -> tuple[list[float], list[tuple[int, str, str, str]]]:
-    return asyncio.run(_load(*args))
+def _outcome(answer: Answer, request: tuple[bytes, Expect, str]) -> tuple[int, str, str, str]:
+    """(status, kind, outcome, code): the outcome is "unexpected:<got>" unless as expected."""
+    _, (kind, expect), code = request
+    got = "redeemed" if b'"outcome":"redeemed"' in answer.payload else "rejected"
+    return answer.status, kind, got if got == expect else f"unexpected:{got}", code
 
 
 @click.command()
@@ -222,6 +168,7 @@ def redeem(
     with tempfile.TemporaryDirectory(prefix="jxc-bench-redeem-") as tmp:
         db = Path(tmp) / "store.db"
         keyring = Path(tmp) / "keyring.json"
+        signing_key = Path(tmp) / "checkpoint.key"  # chain checkpoints on, as in a store
         with click.progressbar(length=codes, label="seeding codes", file=sys.stderr) as bar:
             _seed(db, codes, bar)
         key = _keyring(keyring)
@@ -239,22 +186,22 @@ def redeem(
         ]  # fmt: skip
         port = local.free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-c", _EDGE, str(db), str(port), str(keyring)], env=dict(os.environ)
+            [sys.executable, "-c", _EDGE, str(db), str(port), str(keyring), str(signing_key)],
+            env=dict(os.environ),
         )
         try:
             wait_edge_ready(port, proc)
-            ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(clients) as pool:
-                pool.map(
-                    _load_process,
-                    [(port, token, rate / 4 / clients, 1.0, connections, w) for w in warmup],
-                )
-                started = time.perf_counter()
-                results = pool.map(
-                    _load_process,
-                    [(port, token, rate / clients, duration, connections, r) for r in per_client],
-                )
-                elapsed = time.perf_counter() - started
+            answers, elapsed = run_load(
+                port,
+                [[post_request("/v1/redemptions", token, body) for body, _, _ in r]
+                 for r in per_client],
+                rate=rate,
+                duration=duration,
+                connections=connections,
+                keep_payload=True,
+                warmups=[[post_request("/v1/redemptions", token, body) for body, _, _ in w]
+                         for w in warmup],
+            )  # fmt: skip
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -264,14 +211,14 @@ def redeem(
                 " WHERE redemption_id IS NOT NULL AND reversed_seq IS NULL"
                 " GROUP BY code HAVING count(*) > 1)"
             ).fetchone()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    answers = [a for _, ans in results for a in ans]
-    redeemed = Counter(code for _, _, outcome, code in answers if outcome == "redeemed")
+    latencies = sorted(a.latency for a in answers)
+    outcomes = [_outcome(a, per_client[a.client][a.index]) for a in answers]
+    redeemed = Counter(code for _, _, outcome, code in outcomes if outcome == "redeemed")
     double = sum(1 for n in redeemed.values() if n > 1) + int(doubled_in_db)
     unexpected = Counter(
-        (kind, outcome) for status, kind, outcome, _ in answers if outcome.startswith("unexpected")
+        (kind, outcome) for _, kind, outcome, _ in outcomes if outcome.startswith("unexpected")
     )
-    errors = sum(1 for status, _, _, _ in answers if status != 200) + sum(unexpected.values())
+    errors = sum(1 for status, _, _, _ in outcomes if status != 200) + sum(unexpected.values())
     report = {
         "redemptions": len(latencies),
         "per_s": round(len(latencies) / elapsed, 1),
@@ -280,7 +227,7 @@ def redeem(
         "double_redemptions": double,
         "errors": errors,
     }
-    mix = Counter(kind for _, kind, _, _ in answers)
+    mix = Counter(kind for _, kind, _, _ in outcomes)
     click.echo(f"codes={codes} mix={dict(mix)} unexpected={dict(unexpected)}", err=True)
     if as_json:
         click.echo(json.dumps(report))

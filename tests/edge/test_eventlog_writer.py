@@ -15,7 +15,7 @@ from edge.errors import Rejected, RetryableError
 from edge.eventlog.database import open_database
 from edge.eventlog.migrations import bundled_migrations
 from edge.eventlog.writer import FIRST_SEQ, EventLogWriter, Fact
-from protocol.envelope import decode_envelope, verify_chain
+from protocol.envelope import decode_envelope, encode_envelope, verify_chain
 from protocol.events import ItemMasterUpdated, ItemScanned
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -162,3 +162,86 @@ async def test_migrations_are_applied_once(tmp_path: Path) -> None:
         mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
     assert numbers == [number for number, _, _ in bundled_migrations()]
     assert mode == "wal"
+
+
+def stored_envelopes(db: Path) -> dict[int, bytes]:
+    with sqlite3.connect(db) as conn:
+        return {int(r[0]): bytes(r[1]) for r in conn.execute("SELECT seq, envelope FROM events")}
+
+
+async def test_a_rejection_after_the_loop_sealed_the_batch_reseals_its_neighbours(
+    tmp_path: Path,
+) -> None:
+    """The loop seals a batch ahead (the head is known after the first commit); a fact
+    rejected inside the transaction shifts every later seq, so those are sealed again."""
+    db = tmp_path / "edge.db"
+    writer, conn = await make_writer(db)
+    await writer.record(scan_fact("first"))
+    bad = Fact(
+        events=(ItemMasterUpdated(gtin="x", name="bad", price_fen=-1),),
+        occurred_at=T0,
+        device_id="cli",
+        statements=(
+            (
+                "INSERT INTO items(gtin, name, price_fen, unit, updated_seq) VALUES (?,?,?,?,?)",
+                ("x", "bad", -1, "each", FIRST_SEQ),
+            ),
+        ),
+    )
+    results = await asyncio.gather(
+        writer.record(scan_fact("a")),
+        writer.record(bad),
+        writer.record(scan_fact("b")),
+        writer.record(scan_fact("c")),
+        return_exceptions=True,
+    )
+    await writer.stop()
+    await conn.close()  # type: ignore[attr-defined]
+    assert isinstance(results[1], Rejected)
+    answered = [r[0] for r in results if not isinstance(r, BaseException)]
+    assert [e.seq for e in answered] == [2, 3, 4]
+    rows = stored_envelopes(db)
+    assert all(rows[e.seq] == encode_envelope(e) for e in answered)  # answered = stored
+    assert stored(db) == ([1, 2, 3, 4], [1, 2, 3, 4], [])
+    assert verify_chain(chain_of(db)) is None
+
+
+async def test_another_writer_between_batches_never_forks_the_chain(tmp_path: Path) -> None:
+    """A second writer on the file (an admin command) moves the head under the first one's
+    ahead-of-time seals: the transaction sees it and seals after the real head."""
+    db = tmp_path / "edge.db"
+    edge, edge_conn = await make_writer(db)
+    admin, admin_conn = await make_writer(db)
+    answered = []
+    for n in range(6):
+        answered += await asyncio.gather(*(edge.record(scan_fact(f"e{n}-{k}")) for k in range(3)))
+        answered.append(await admin.record(scan_fact(f"admin{n}")))
+    for writer, conn in ((edge, edge_conn), (admin, admin_conn)):
+        await writer.stop()
+        await conn.close()  # type: ignore[attr-defined]
+    envelopes = [e for (e,) in answered]
+    assert sorted(e.seq for e in envelopes) == list(range(1, 25))
+    rows = stored_envelopes(db)
+    assert all(rows[e.seq] == encode_envelope(e) for e in envelopes)
+    assert verify_chain(chain_of(db)) is None
+
+
+async def test_a_fact_with_more_events_than_one_insert_takes_commits_whole(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "edge.db"
+    writer, conn = await make_writer(db)
+    await writer.record(scan_fact("first"))
+    many = Fact(
+        events=tuple(
+            ItemScanned(terminal_id="pos-1", raw_code=str(n), verdict="allow") for n in range(600)
+        ),
+        occurred_at=T0,
+        device_id="pos-1",
+    )
+    envelopes = await writer.record(many)
+    await writer.stop()
+    await conn.close()  # type: ignore[attr-defined]
+    assert [e.seq for e in envelopes] == list(range(2, 602))
+    assert stored(db)[:2] == (list(range(1, 602)), list(range(1, 602)))
+    assert verify_chain(chain_of(db)) is None
