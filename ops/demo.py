@@ -37,6 +37,7 @@ from edge.eventlog.database import open_database
 from edge.redeem.downlink import batch_msg_id, ensure_vouchers_stream
 from edge.terminals.store import issue_terminal_token
 from ops import services as local
+from ops.demo_trace import record_store_day, trace_and_recall
 from protocol.gs1.gtin import with_check_digit
 from protocol.redeem_events import (
     CouponTerms,
@@ -75,11 +76,16 @@ class DemoResult:
     double_redemptions_flagged: int = 0
     redeem_unexpected: list[str] = field(default_factory=list)
     stores: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Traceability: the supplier lot's trace, its verified report, exports and recall.
+    trace: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return (
             self.events_edge > 0
+            and bool(self.trace.get("report_verified"))
+            and self.trace.get("recalled_scan_verdict") == "block"
+            and not self.trace.get("problems")
             and self.lost == 0
             and self.duplicated == 0
             and self.events_clickhouse == self.events_edge
@@ -223,6 +229,8 @@ def run_demo(
             "JXC_CLOUD_API_TOKEN": api_token,
             "JXC_STORE_ID": STORE_ID,
             "JXC_MQTT_URL": mqtt_url,
+            # sign chain checkpoints often, so the demo's trace report is fully anchored
+            "JXC_CHECKPOINT_INTERVAL_S": "2",
         }
         say("starting the cloud (ingest + API, embedded ClickHouse)")
         procs.children.append(
@@ -295,6 +303,27 @@ def run_demo(
                 f"{flag['second']['store_id']}; absorbed by {flag['absorbed_by']} ({flag['rule']})"
             )
 
+        trace_gtins = tuple(item.gtin for item in catalog if item.unit == "each")[:3]
+        record_store_day(
+            (STORE_ID, edge_url, tokens[TERMINALS[0]]),
+            (STORE_2_ID, edge_2_url, tokens_2[STORE_2_TERMINALS[0]]),
+            (trace_gtins[0], trace_gtins[1], trace_gtins[2]),
+            say,
+        )
+        say("the cloud traces the supplier lot, proves it, exports it and recalls it")
+        result.trace = msgspec.to_builtins(
+            trace_and_recall(
+                cloud_url,
+                api_token,
+                (STORE_ID, edge_url, tokens[TERMINALS[0]]),
+                trace_gtins[0],
+                trace_gtins[2],
+                say,
+            )
+        )
+        result.urls["cloud_trace"] = (
+            f"{cloud_url}/v1/trace/lots/{trace_gtins[0]}/{result.trace['lot']}"
+        )
         say("waiting for every edge event of both stores to land in ClickHouse")
         deadline = time.monotonic() + 90
         result.stores = {
@@ -305,6 +334,7 @@ def run_demo(
             setattr(result, name, sum(s[name] for s in result.stores.values()))
         result.double_redemptions_flagged = len(redeem_flags(cloud_url, api_token))
         result.urls = {
+            **result.urls,
             "edge_openapi": f"{edge_url}/schema",
             "edge_status": f"{edge_url}/v1/status",
             "cloud_transport": f"{cloud_url}/v1/transport/stores",

@@ -84,6 +84,7 @@ def demo(headless: bool, as_json: bool, scans: int, items: int, home: Path) -> N
                     "double_redemptions_flagged": result.double_redemptions_flagged,
                     "redeem_unexpected": result.redeem_unexpected,
                     "stores": result.stores,
+                    "trace": result.trace,
                 }
             )
         )
@@ -107,6 +108,17 @@ def _print_summary(result: object) -> None:
     )
     for problem in result.redeem_unexpected:
         click.echo(f"  unexpected: {problem}")
+    trace = result.trace
+    if trace:
+        click.echo(
+            f"trace of lot {trace['gtin']}/{trace['lot']}: {trace['descendants']} lots made from"
+            f" it in {len(trace['stores'])} stores, {trace['receipts']} receipts, report"
+            f" {'verified offline' if trace['report_verified'] else 'NOT verified'},"
+            f" recall holds {trace['recall_holds']}, recalled pack scans as"
+            f" {trace['recalled_scan_verdict'] or '?'}"
+        )
+        for problem in trace["problems"]:
+            click.echo(f"  trace problem: {problem}")
     if result.urls:
         click.echo("\nWhere to look:")
         for name, url in result.urls.items():
