@@ -20,6 +20,7 @@ from cloud.trace.evidence import TraceReport
 from cloud.trace.recall import Recall, RecallDesk, RecallRequest
 from cloud.trace.records import CONTAINER_GTIN
 from cloud.trace.service import TraceRequestInvalid, TraceService
+from protocol.subjects import is_valid_store_id
 
 # GTIN-8/12/13/14 or an internal item code: digits only. Lot: GS1 AI 10 allows up to 20
 # characters of a printable set; store-made lot names may be longer, never with '/' or spaces.
@@ -110,6 +111,34 @@ class TraceController(Controller):
         trace = await trace_service.trace_lot(ref.gtin, ref.lot, now)
         document = epcis_document(trace.records, trace.stays, created_at=now)
         return Response(content=document, media_type="application/ld+json")
+
+    @get(
+        "/epcis",
+        summary="EPCIS 2.0 document of every lot event in a time range (one store or all);"
+        " X-Jxc-Truncated: true when the range holds more than 50,000 events",
+    )
+    async def epcis_range(
+        self,
+        trace_service: NamedDependency[TraceService],
+        since: Annotated[str, QueryParameter(query="from")],
+        until: Annotated[str, QueryParameter(query="to")],
+        store: str | None = None,
+    ) -> Response[Any]:
+        from cloud.trace.completeness_api import parse_instant
+        from cloud.trace.epcis import epcis_document
+
+        if store is not None and not is_valid_store_id(store):
+            raise TraceRequestInvalid(f"store {store[:64]!r} is not a store id")
+        now = datetime.now(UTC)
+        found = await trace_service.records_between(
+            store, parse_instant(since, "from"), parse_instant(until, "to"), now
+        )
+        document = epcis_document(found.records, found.stays, created_at=now)
+        return Response(
+            content=document,
+            media_type="application/ld+json",
+            headers={"X-Jxc-Truncated": "true" if found.truncated else "false"},
+        )
 
     @get(
         "/lots/{gtin:str}/{lot:str}/fsma204.csv",

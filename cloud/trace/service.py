@@ -61,6 +61,8 @@ log = structlog.get_logger(__name__)
 
 REPORT_VERSION = 1
 CURVE_POINTS = 48
+# A time-range export is for a regulator's or a partner's request, not a data dump: bounded.
+MAX_RANGE_EVENTS = 50_000
 _KELVIN = 273.15
 _DELTA_H_OVER_R = 10_000.0
 
@@ -73,6 +75,18 @@ class LotNotFound(CloudError):
 class TraceRequestInvalid(CloudError):
     status_code = 400
     title = "bad trace request"
+
+
+class RangeRecords(msgspec.Struct, frozen=True, kw_only=True):
+    """The lot records of the events that occurred in a time range (one store, or all)."""
+
+    store_id: str | None
+    since: datetime
+    until: datetime
+    records: tuple[TraceRecord, ...]
+    stays: tuple[LotStay, ...]
+    truncated: bool  # more than MAX_RANGE_EVENTS events: narrow the range
+    integrity: tuple[str, ...] = ()
 
 
 class TraceService:
@@ -160,6 +174,33 @@ class TraceService:
             ancestors=ordered(ancestors), descendants=ordered(descendants), truncated=truncated
         )
         return genealogy, list(decoded.values()), sorted(set(broken))
+
+    async def records_between(
+        self, store_id: str | None, since: datetime, until: datetime, now: datetime
+    ) -> RangeRecords:
+        """Every lot record of the events in [since, until), with the stays they open (ended
+        at `until` when still open then) and their temperatures."""
+        if until <= since:
+            raise TraceRequestInvalid(f"the range ends ({until}) before it starts ({since})")
+        rows = await self._store.store_lot_events(store_id, since, until, MAX_RANGE_EVENTS + 1)
+        broken: list[tuple[str, int, str]] = []
+        decoded = _decoded(rows[:MAX_RANGE_EVENTS], broken)
+        records = dedupe_records(r for _src, recs, _links in decoded for r in recs)
+        stays, _on_hand = stays_and_stock(records)
+        end = min(until, now)
+        clipped = [
+            s if s.until is not None and s.until <= end else msgspec.structs.replace(s, until=end)
+            for s in stays
+        ]
+        return RangeRecords(
+            store_id=store_id,
+            since=since,
+            until=until,
+            records=tuple(records),
+            stays=tuple(await self._with_temperatures(clipped, now)),
+            truncated=len(rows) > MAX_RANGE_EVENTS,
+            integrity=tuple(f"{store}#{seq}: {why}" for store, seq, why in sorted(set(broken))),
+        )
 
     async def lots_of_document(self, document_id: str) -> list[LotRef]:
         """The lots a customer receipt, e-receipt, sale, goods receipt or shipment names."""

@@ -263,6 +263,23 @@ class TraceStore:
             {"refs": list(refs)},
         )
 
+    async def store_lot_events(
+        self, store_id: str | None, since: datetime, until: datetime, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """The lot events of one store (or every store) that occurred in [since, until), in
+        time order, at most `limit`; same columns as `lot_events`."""
+        where = "occurred_at >= {a:DateTime64(6)} AND occurred_at < {b:DateTime64(6)}"
+        params: dict[str, Any] = {"a": since, "b": until, "n": limit}
+        if store_id is not None:
+            where += " AND store_id = {s:String}"
+            params["s"] = store_id
+        return await self._gateway.rows(
+            f"SELECT {_ENVELOPE_COLUMNS} FROM {self._db}.events"
+            f" WHERE {where} AND type IN ({_quoted(LOT_EVENT_TYPES)})"
+            " ORDER BY occurred_at, store_id, seq LIMIT 1 BY store_id, seq LIMIT {n:UInt32}",
+            params,
+        )
+
     async def stay_temperatures(
         self, windows: Sequence[tuple[str, str, datetime, datetime]], points: int
     ) -> list[tuple[Any, ...]]:

@@ -148,16 +148,48 @@ def verify(report_file: Any, trusted: tuple[str, ...], strict: bool, as_json: bo
 
 
 @trace.command()
-@click.argument("code_or_gtin")
+@click.argument("code_or_gtin", required=False)
 @click.argument("lot", required=False)
 @cloud_options
+@click.option("--from", "since", help="Range export: start, ISO 8601 with timezone.")
+@click.option("--to", "until", help="Range export: end (excluded), ISO 8601 with timezone.")
+@click.option("--store", help="Range export: one store only (default: every store).")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
 )
 def epcis(
-    code_or_gtin: str, lot: str | None, cloud_url: str, token: str | None, output: Path | None
+    code_or_gtin: str | None,
+    lot: str | None,
+    cloud_url: str,
+    token: str | None,
+    since: str | None,
+    until: str | None,
+    store: str | None,
+    output: Path | None,
 ) -> None:
-    """Export a lot's trace as an EPCIS 2.0 JSON-LD document (CBV 2.0 vocabulary)."""
+    """Export EPCIS 2.0 JSON-LD (CBV 2.0 vocabulary): a lot's whole trace, or every lot event
+    of a time range.
+
+    \b
+      jxc trace epcis 0106940000000010 LOT-1 -o lot.jsonld
+      jxc trace epcis --from 2026-11-20T00:00:00+08:00 --to 2026-11-21T00:00:00+08:00 --store s-1
+    """
+    if since or until:
+        if code_or_gtin is not None or not (since and until):
+            raise click.UsageError("a range export takes --from and --to, and no lot")
+        response = call_cloud(
+            cloud_url,
+            token,
+            "/v1/trace/epcis",
+            params={"from": since, "to": until, "store": store},
+            timeout_s=120.0,
+        )
+        if response.headers.get("x-jxc-truncated") == "true":
+            click.echo("the range holds more than 50,000 events: exported the first", err=True)
+        _write(response.content, output)
+        return
+    if code_or_gtin is None:
+        raise click.UsageError("give a lot (CODE, or GTIN LOT), or --from and --to")
     gtin, lot_number = _lot_arguments(code_or_gtin, lot)
     response = call_cloud(cloud_url, token, f"/v1/trace/lots/{gtin}/{lot_number}/epcis")
     _write(response.content, output)

@@ -19,6 +19,7 @@ from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.schema import create_schema
 from cloud.settings import CloudSettings
 from cloud.trace.domain import LotRef, dedupe_records
+from cloud.trace.epcis import validate_epcis
 from cloud.trace.evidence import TraceReport, verify_report
 from cloud.trace.recall import RecallDesk, RecallRequest, StoresUnreachable, recall_table
 from cloud.trace.records import EventSource, records_of
@@ -500,6 +501,45 @@ async def test_trace_api_answers_404_400_and_401(
         assert [lot["lot"] for lot in receipt.json()["lots"]] == ["P1"]
         report = await client.get(f"/v1/trace/lots/{PACK_B}/PB1/report", headers=headers)
         assert verify_report(msgspec.json.decode(report.content, type=TraceReport)).ok
+        bad_range = {"from": "2026-11-20T08:00:00+08:00", "to": "2026-11-21"}
+        for params in (bad_range, {**bad_range, "to": "2026-11-19T00:00:00Z"}):
+            answer = await client.get("/v1/trace/epcis", params=params, headers=headers)
+            assert answer.status_code == 400, (params, answer.text)
+        bad_store = {**bad_range, "to": "2026-11-21T00:00:00Z", "store": "no/such"}
+        assert (
+            await client.get("/v1/trace/epcis", params=bad_store, headers=headers)
+        ).status_code == 400
+
+
+async def test_epcis_export_of_a_time_range_is_valid_and_scoped(
+    clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService, tmp_path: Any
+) -> None:
+    settings = CloudSettings(
+        database=ch_database, ingest_enabled=False, api_token="t0ken", home=tmp_path
+    )
+    headers = {"authorization": "Bearer t0ken"}
+    # Store A works the first 10 hours (receipt, sort, repack, sale), store B after.
+    day = {"from": T0.isoformat(), "to": _h(17).isoformat()}
+    morning = {"from": T0.isoformat(), "to": _h(10).isoformat()}
+    async with AsyncTestClient(app=create_app(settings, gateway=clickhouse)) as client:
+        every = await client.get("/v1/trace/epcis", params=day, headers=headers)
+        only_b = await client.get(
+            "/v1/trace/epcis", params={**day, "store": "store-b"}, headers=headers
+        )
+        early = await client.get("/v1/trace/epcis", params=morning, headers=headers)
+    assert every.status_code == 200, every.text
+    assert every.headers["x-jxc-truncated"] == "false"
+    document = every.json()
+    assert validate_epcis(document) == []
+    events = document["epcisBody"]["eventList"]
+    assert {e["type"] for e in events} >= {"ObjectEvent", "TransformationEvent"}
+    assert only_b.status_code == 200
+    b_events = only_b.json()["epcisBody"]["eventList"]
+    assert 0 < len(b_events) < len(events)
+    assert early.status_code == 200
+    early_events = early.json()["epcisBody"]["eventList"]
+    assert 0 < len(early_events) < len(events)
+    assert all(datetime.fromisoformat(e["eventTime"]) < _h(10) for e in early_events)
 
 
 # --- recalls ---------------------------------------------------------------------------------
@@ -634,3 +674,27 @@ async def test_jxc_trace_verify_exit_codes(landed_history: TraceService, tmp_pat
     refused = runner.invoke(main, ["trace", "verify", str(garbage)])
     assert refused.exit_code == 2
     assert "not a jxc trace report" in refused.output
+
+
+def test_jxc_trace_epcis_refuses_half_a_range_or_nothing() -> None:
+    from click.testing import CliRunner
+
+    from ops.cli import main
+
+    runner = CliRunner()
+    for args in (
+        ["trace", "epcis"],
+        ["trace", "epcis", "--from", "2026-11-20T00:00:00Z"],
+        [
+            "trace",
+            "epcis",
+            RAW,
+            "L1",
+            "--from",
+            "2026-11-20T00:00:00Z",
+            "--to",
+            "2026-11-21T00:00:00Z",
+        ],
+    ):
+        answer = runner.invoke(main, [*args, "--token", "t"])
+        assert answer.exit_code == 2, (args, answer.output)
