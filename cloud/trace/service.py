@@ -8,6 +8,7 @@ Evidence (audit paths to signed checkpoints) is built only for a report that ask
 from __future__ import annotations
 
 import base64
+import bisect
 import math
 import uuid
 from collections import defaultdict
@@ -52,7 +53,7 @@ from cloud.trace.records import (
     links_of,
     records_of,
 )
-from cloud.trace.store import TraceStore
+from cloud.trace.store import LONG_STAY, TraceStore
 from protocol.envelope import decode_event
 from protocol.errors import UndecodableEvent
 from protocol.evidence import inclusion_proof
@@ -230,13 +231,7 @@ class TraceService:
         if not measured:
             return list(stays)
         windows = sorted({(s.store_id, s.location, s.since, s.until or now) for s in measured})
-        points: dict[int, list[_Point]] = defaultdict(list)
-        for w, _point, n, lo, hi, total, terms, start in await self._store.stay_temperatures(
-            windows, CURVE_POINTS
-        ):
-            points[int(w) - 1].append(
-                _Point(_utc(start), int(n), int(lo), int(hi), int(total), float(terms))
-            )
+        points = _curves(windows, await self._store.temperature_buckets(windows), CURVE_POINTS)
         places = sorted({w[:2] for w in windows})
         excursions = _excursions(
             await self._store.excursion_marks(
@@ -398,6 +393,52 @@ class _Point(NamedTuple):
     hi: int
     total: int
     terms: float
+
+
+def _curves(
+    windows: Sequence[tuple[str, str, datetime, datetime]],
+    buckets: Sequence[tuple[Any, ...]],
+    points: int,
+) -> dict[int, list[_Point]]:
+    """Per window (store, location, since, until), its buckets folded into at most `points`
+    curve points. Each window reads the buckets of one width (five-minute ones up to
+    LONG_STAY, hourly beyond); the bucket holding `since` counts whole."""
+    by_place: dict[tuple[int, str, str], list[tuple[int, int, int, int, int, float]]] = defaultdict(
+        list
+    )
+    for width, store_id, location, bucket, n, lo, hi, total, terms in buckets:
+        by_place[(int(width), str(store_id), str(location))].append(
+            (int(bucket), int(n), int(lo), int(hi), int(total), float(terms))
+        )
+    for rows in by_place.values():
+        rows.sort()
+    out: dict[int, list[_Point]] = {}
+    for i, (store_id, location, since, until) in enumerate(windows):
+        width = 3600 if until - since > LONG_STAY else 300
+        rows = by_place.get((width, store_id, location), [])
+        start = int(since.timestamp())
+        end = int(until.timestamp())
+        span = max(1, end - start + 1)
+        first = bisect.bisect_left(rows, (start // width * width,))
+        last = bisect.bisect_right(rows, (end, math.inf))
+        folded: dict[int, list[Any]] = {}
+        for bucket, n, lo, hi, total, terms in rows[first:last]:
+            point = max(0, (bucket - start) * points // span)
+            acc = folded.get(point)
+            if acc is None:
+                folded[point] = [bucket, n, lo, hi, total, terms]
+            else:
+                acc[0] = min(acc[0], bucket)
+                acc[1] += n
+                acc[2] = min(acc[2], lo)
+                acc[3] = max(acc[3], hi)
+                acc[4] += total
+                acc[5] += terms
+        out[i] = [
+            _Point(datetime.fromtimestamp(b, UTC), n, lo, hi, total, terms)
+            for b, n, lo, hi, total, terms in (folded[k] for k in sorted(folded))
+        ]
+    return out
 
 
 def _summary(points: Sequence[_Point], excursions: list[LocationExcursion]) -> StaySummary:
