@@ -131,7 +131,12 @@ class TraceService:
     ) -> tuple[Genealogy, list[_Decoded], list[tuple[str, int, str]]]:
         """Read the lot's events, and level by level those of its ancestors (going up) and its
         descendants (going down): the transformation and packing events among each level's
-        events name the next level, so the walk and the events are the same reads."""
+        events name the next level. One recursive read fetches the whole family up front; a
+        lot the walk reaches that the read did not (the links table lagging the index) is
+        read on its own, so the answer never depends on the shortcut."""
+        family: dict[LotRef, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in await self._store.family_events(root.gtin, root.lot, MAX_GENEALOGY_DEPTH):
+            family[LotRef(str(row[0]), str(row[1]))].append(row[2:])
         up_seen, down_seen = {root}, {root}
         up, down = {root}, {root}
         ancestors: dict[tuple[Any, ...], LotEdge] = {}
@@ -142,8 +147,15 @@ class TraceService:
         for _level in range(MAX_GENEALOGY_DEPTH):
             if not (up or down):
                 break
-            rows = await self._store.lot_events(sorted((r.gtin, r.lot) for r in up | down))
-            fresh = [d for d in _decoded(rows, broken) if (d[0].store_id, d[0].seq) not in decoded]
+            level = up | down
+            rows = [row for lot in level for row in family.get(lot, ())]
+            missing = sorted((r.gtin, r.lot) for r in level if r not in family)
+            if missing:
+                rows.extend(await self._store.lot_events(missing))
+            unseen = {(str(r[0]), int(r[1])): r for r in rows}
+            for done in decoded.keys() & unseen.keys():
+                del unseen[done]
+            fresh = _decoded(sorted(unseen.values(), key=lambda r: (r[3], r[0], r[1])), broken)
             decoded.update({(d[0].store_id, d[0].seq): d for d in fresh})
             next_up: set[LotRef] = set()
             next_down: set[LotRef] = set()

@@ -62,6 +62,28 @@ def _view_selects(db: str) -> dict[str, tuple[str, str]]:
             f"SELECT '{CONTAINER_GTIN}' AS gtin, {j}(body_json, 'container_id') AS lot, store_id,"
             f" seq, type, occurred_at,{_ENVELOPE} FROM {db}.events WHERE type = 'LotsAggregated'",
         ),
+        # Genealogy links both ways (a transformation's every input → every output, a packed
+        # lot → its container), so a whole genealogy is one recursive read.
+        "trace_lot_links_transformed_mv": (
+            "trace_lot_links",
+            "SELECT t.1 AS gtin, t.2 AS lot, t.3 AS direction, t.4 AS to_gtin, t.5 AS to_lot"
+            f" FROM (SELECT {j}(i, 'gtin') AS ig, {j}(i, 'lot') AS il, {j}(o, 'gtin') AS og,"
+            f" {j}(o, 'lot') AS ol FROM {db}.events"
+            " ARRAY JOIN JSONExtractArrayRaw(body_json, 'inputs') AS i"
+            " ARRAY JOIN JSONExtractArrayRaw(body_json, 'outputs') AS o"
+            " WHERE type = 'LotTransformed' AND (ig, il) != (og, ol))"
+            " ARRAY JOIN [(ig, il, 'down', og, ol), (og, ol, 'up', ig, il)] AS t",
+        ),
+        "trace_lot_links_packed_mv": (
+            "trace_lot_links",
+            "SELECT t.1 AS gtin, t.2 AS lot, t.3 AS direction, t.4 AS to_gtin, t.5 AS to_lot"
+            f" FROM (SELECT {j}(c, 'gtin') AS cg, {j}(c, 'lot') AS cl,"
+            f" {j}(body_json, 'container_id') AS box FROM {db}.events"
+            " ARRAY JOIN JSONExtractArrayRaw(body_json, 'children') AS c"
+            f" WHERE type = 'LotsAggregated' AND {j}(body_json, 'action') = 'pack')"
+            f" ARRAY JOIN [(cg, cl, 'down', '{CONTAINER_GTIN}', box),"
+            f" ('{CONTAINER_GTIN}', box, 'up', cg, cl)] AS t",
+        ),
         "trace_receipts_sales_mv": (
             "trace_receipts",
             f"SELECT arrayJoin(arrayFilter(x -> x != '', [{j}(body_json, 'receipt_id'),"
@@ -150,6 +172,11 @@ def _tables(db: str) -> list[str]:
             operator_id String, prev_hash String, hash String, body String
         ) ENGINE = ReplacingMergeTree ORDER BY (gtin, lot, store_id, seq)
         SETTINGS {_POINT_READS}""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.trace_lot_links (
+            gtin String, lot String, direction LowCardinality(String), to_gtin String,
+            to_lot String
+        ) ENGINE = ReplacingMergeTree ORDER BY (gtin, lot, direction, to_gtin, to_lot)
+        SETTINGS {_POINT_READS}""",
         f"""CREATE TABLE IF NOT EXISTS {db}.trace_receipts (
             document_id String, store_id LowCardinality(String), seq UInt64,
             type LowCardinality(String)
@@ -188,6 +215,7 @@ def _tables(db: str) -> list[str]:
 
 TRACE_TABLES = (
     "trace_lot_index",
+    "trace_lot_links",
     "trace_receipts",
     "trace_temperatures",
     "trace_temperatures_hourly",
@@ -206,13 +234,12 @@ async def compact_trace_tables(gateway: ClickHouseGateway, db: str) -> None:
 
 async def create_trace_schema(gateway: ClickHouseGateway, db: str) -> None:
     """Tables and views (idempotent); a database that already had events is back-filled once."""
-    (had_views,) = (
-        await gateway.rows(
-            "SELECT count() FROM system.tables WHERE database = {db:String}"
-            " AND name = 'trace_lot_index_top_mv'",
-            {"db": db},
+    existing = {
+        str(name)
+        for (name,) in await gateway.rows(
+            "SELECT name FROM system.tables WHERE database = {db:String}", {"db": db}
         )
-    )[0]
+    }
     for statement in _tables(db):
         await gateway.command(statement)
     for table in TRACE_TABLES:  # tables made by an older version: compact from the next merge
@@ -222,10 +249,11 @@ async def create_trace_schema(gateway: ClickHouseGateway, db: str) -> None:
         await gateway.command(
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name} TO {db}.{table} AS {select}"
         )
-    if not had_views:
-        for name, (table, select) in selects.items():
-            if name not in _CASCADED:  # those fill from another view's inserts
-                await gateway.command(f"INSERT INTO {db}.{table} {select}")
+    for name, (table, select) in selects.items():
+        # A view new to this database back-fills its table from the events already there
+        # (cascaded views fill from another view's inserts). Runs at start, before ingest.
+        if name not in existing and name not in _CASCADED:
+            await gateway.command(f"INSERT INTO {db}.{table} {select}")
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -252,6 +280,27 @@ class TraceStore:
             " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
             " ORDER BY occurred_at, store_id, seq LIMIT 1 BY store_id, seq",
             {"lots": list(lots)},
+        )
+
+    async def family_events(self, gtin: str, lot: str, depth: int) -> list[tuple[Any, ...]]:
+        """In one read, the events of a lot, of every lot it was made from (following links
+        up) and of every lot made from it (down), up to `depth` links each way: rows of
+        (gtin, lot, then the `lot_events` columns), one per lot an event names, so every lot
+        reached shows up (at least the event linking it)."""
+        step = (
+            "SELECT k.to_gtin AS gtin, k.to_lot AS lot, w.depth + 1 AS depth"
+            f" FROM {self._db}.trace_lot_links AS k INNER JOIN {{w}} AS w"
+            " ON k.gtin = w.gtin AND k.lot = w.lot"
+            " WHERE k.direction = '{w}' AND w.depth < {{d:UInt8}}"
+        )
+        seed = "SELECT {g:String} AS gtin, {l:String} AS lot, toUInt8(0) AS depth"
+        return await self._gateway.rows(
+            f"WITH RECURSIVE up AS ({seed} UNION ALL {step.format(w='up')}),"
+            f" down AS ({seed} UNION ALL {step.format(w='down')})"
+            f" SELECT gtin, lot, {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
+            " WHERE (gtin, lot) IN (SELECT gtin, lot FROM up UNION ALL SELECT gtin, lot FROM down)"
+            " ORDER BY occurred_at, store_id, seq LIMIT 1 BY gtin, lot, store_id, seq",
+            {"g": gtin, "l": lot, "d": depth},
         )
 
     async def events_by_document(self, document_id: str) -> list[tuple[Any, ...]]:
