@@ -131,12 +131,10 @@ class TraceService:
     ) -> tuple[Genealogy, list[_Decoded], list[tuple[str, int, str]]]:
         """Read the lot's events, and level by level those of its ancestors (going up) and its
         descendants (going down): the transformation and packing events among each level's
-        events name the next level. One recursive read fetches the whole family up front; a
-        lot the walk reaches that the read did not (the links table lagging the index) is
-        read on its own, so the answer never depends on the shortcut."""
-        family: dict[LotRef, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in await self._store.family_events(root.gtin, root.lot, MAX_GENEALOGY_DEPTH):
-            family[LotRef(str(row[0]), str(row[1]))].append(row[2:])
+        events name the next level. Each read also fetches the next level's events through
+        the links view, so a read serves two levels; a lot the walk reaches that no read
+        covered (the links view lagging the index) is simply read with the next level."""
+        fetched: dict[LotRef, list[tuple[Any, ...]]] = defaultdict(list)
         up_seen, down_seen = {root}, {root}
         up, down = {root}, {root}
         ancestors: dict[tuple[Any, ...], LotEdge] = {}
@@ -147,11 +145,14 @@ class TraceService:
         for _level in range(MAX_GENEALOGY_DEPTH):
             if not (up or down):
                 break
-            level = up | down
-            rows = [row for lot in level for row in family.get(lot, ())]
-            missing = sorted((r.gtin, r.lot) for r in level if r not in family)
-            if missing:
-                rows.extend(await self._store.lot_events(missing))
+            unread_up = sorted((r.gtin, r.lot) for r in up if r not in fetched)
+            unread_down = sorted((r.gtin, r.lot) for r in down if r not in fetched)
+            if unread_up or unread_down:
+                for row in await self._store.lot_events_and_next(unread_up, unread_down):
+                    fetched[LotRef(str(row[0]), str(row[1]))].append(row[2:])
+                for gtin, lot in (*unread_up, *unread_down):
+                    fetched.setdefault(LotRef(gtin, lot), [])  # read: it has no events
+            rows = [row for lot in up | down for row in fetched[lot]]
             unseen = {(str(r[0]), int(r[1])): r for r in rows}
             for done in decoded.keys() & unseen.keys():
                 del unseen[done]
@@ -243,13 +244,9 @@ class TraceService:
         if not measured:
             return list(stays)
         windows = sorted({(s.store_id, s.location, s.since, s.until or now) for s in measured})
-        points = _curves(windows, await self._store.temperature_buckets(windows), CURVE_POINTS)
-        places = sorted({w[:2] for w in windows})
-        excursions = _excursions(
-            await self._store.excursion_marks(
-                places, min(w[2] for w in windows), max(w[3] for w in windows)
-            )
-        )
+        buckets, marks = await self._store.stay_readings(windows)
+        points = _curves(windows, buckets, CURVE_POINTS)
+        excursions = _excursions(marks)
         summaries = {
             window: _summary(
                 points.get(i, []),

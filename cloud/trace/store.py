@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloud.clickhouse import ClickHouseGateway
@@ -282,25 +282,24 @@ class TraceStore:
             {"lots": list(lots)},
         )
 
-    async def family_events(self, gtin: str, lot: str, depth: int) -> list[tuple[Any, ...]]:
-        """In one read, the events of a lot, of every lot it was made from (following links
-        up) and of every lot made from it (down), up to `depth` links each way: rows of
-        (gtin, lot, then the `lot_events` columns), one per lot an event names, so every lot
-        reached shows up (at least the event linking it)."""
-        step = (
-            "SELECT k.to_gtin AS gtin, k.to_lot AS lot, w.depth + 1 AS depth"
-            f" FROM {self._db}.trace_lot_links AS k INNER JOIN {{w}} AS w"
-            " ON k.gtin = w.gtin AND k.lot = w.lot"
-            " WHERE k.direction = '{w}' AND w.depth < {{d:UInt8}}"
-        )
-        seed = "SELECT {g:String} AS gtin, {l:String} AS lot, toUInt8(0) AS depth"
+    async def lot_events_and_next(
+        self, up: Sequence[LotKey], down: Sequence[LotKey]
+    ) -> list[tuple[Any, ...]]:
+        """In one read, the events of these lots and of the lots one link further (the lots
+        `up` were made from, the lots made from `down`): rows of (gtin, lot, then the
+        `lot_events` columns), one per lot an event names, so every lot read shows up."""
         return await self._gateway.rows(
-            f"WITH RECURSIVE up AS ({seed} UNION ALL {step.format(w='up')}),"
-            f" down AS ({seed} UNION ALL {step.format(w='down')})"
-            f" SELECT gtin, lot, {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
-            " WHERE (gtin, lot) IN (SELECT gtin, lot FROM up UNION ALL SELECT gtin, lot FROM down)"
-            " ORDER BY occurred_at, store_id, seq LIMIT 1 BY gtin, lot, store_id, seq",
-            {"g": gtin, "l": lot, "d": depth},
+            f"SELECT gtin, lot, {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
+            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
+            " OR (gtin, lot) IN (SELECT to_gtin, to_lot"
+            f" FROM {self._db}.trace_lot_links"
+            " WHERE (gtin, lot, direction) IN {steps:Array(Tuple(String, String, String))})",
+            {
+                "lots": sorted({*up, *down}),
+                "steps": sorted(
+                    {*((g, lot, "up") for g, lot in up), *((g, lot, "down") for g, lot in down)}
+                ),
+            },
         )
 
     async def events_by_document(self, document_id: str) -> list[tuple[Any, ...]]:
@@ -338,16 +337,27 @@ class TraceStore:
             params,
         )
 
-    async def temperature_buckets(
+    async def stay_readings(
         self, windows: Sequence[tuple[str, str, datetime, datetime]]
-    ) -> list[tuple[Any, ...]]:
-        """The temperature buckets covering these (store, location, since, until) windows, in
-        one read: rows of (bucket width in seconds, store_id, location_id, bucket start as
-        epoch seconds, count, min, max, sum, sum of MKT terms). Windows up to LONG_STAY read
-        five-minute buckets, longer ones the hourly rollup; each kind is one primary-key read
-        over its windows' places and time span."""
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The temperature buckets and the excursion marks of these (store, location, since,
+        until) windows, in one read (each read has a fixed cost: one, not two).
+
+        Buckets: (bucket width in seconds, store_id, location_id, bucket start as epoch
+        seconds, count, min, max, sum, sum of MKT terms); windows up to LONG_STAY read
+        five-minute buckets, longer ones the hourly rollup, each kind one primary-key read over
+        its windows' places and span. Marks: (store_id, location_id, device_id, outside_since,
+        started|ended, at, direction, limit, temperature), in time order per place."""
+        if not windows:
+            return [], []
+        # One row shape for both: (kind, store, location, text, t1, t2, n, lo, hi, total,
+        # terms); kind is the bucket width, or 0 for an excursion mark.
         parts: list[str] = []
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = {
+            "p": sorted({(w[0], w[1]) for w in windows}),
+            "a": min(w[2] for w in windows),
+            "b": max(w[3] for w in windows),
+        }
         for width, table, chosen in (
             (300, "trace_temperatures", [w for w in windows if w[3] - w[2] <= LONG_STAY]),
             (3600, "trace_temperatures_hourly", [w for w in windows if w[3] - w[2] > LONG_STAY]),
@@ -358,29 +368,45 @@ class TraceStore:
             params[f"a{width}"] = int(min(w[2] for w in chosen).timestamp()) // width * width
             params[f"b{width}"] = int(max(w[3] for w in chosen).timestamp())
             parts.append(
-                f"SELECT {width}, store_id, location_id, toUInt32(bucket), n, lo, hi, total,"
-                f" terms FROM {self._db}.{table}"
+                f"SELECT toUInt16({width}), store_id, location_id, '', toInt64(bucket), 0,"
+                f" n, lo, hi, total, terms FROM {self._db}.{table}"
                 f" WHERE (store_id, location_id) IN {{p{width}:Array(Tuple(String, String))}}"
                 f" AND bucket >= toDateTime({{a{width}:UInt32}}, 'UTC')"
                 f" AND bucket <= toDateTime({{b{width}:UInt32}}, 'UTC')"
             )
-        if not parts:
-            return []
-        return await self._gateway.rows(" UNION ALL ".join(parts), params)
-
-    async def excursion_marks(
-        self, places: Sequence[tuple[str, str]], since: datetime, until: datetime
-    ) -> list[tuple[Any, ...]]:
-        if not places:
-            return []
-        return await self._gateway.rows(
-            "SELECT store_id, location_id, device_id, outside_since, mark, at, direction,"
-            f" limit_centi_c, temp_centi_c FROM {self._db}.trace_excursion_marks"
+        parts.append(
+            "SELECT toUInt16(0), store_id, location_id,"
+            " concat(device_id, '\\t', mark, '\\t', direction),"
+            " toUnixTimestamp64Milli(outside_since), toUnixTimestamp64Milli(at), toUInt64(0),"
+            f" limit_centi_c, temp_centi_c, toInt64(0), toFloat64(0)"
+            f" FROM {self._db}.trace_excursion_marks"
             " WHERE (store_id, location_id) IN {p:Array(Tuple(String, String))}"
             " AND outside_since <= {b:DateTime64(6)} AND at >= {a:DateTime64(6)}"
-            " ORDER BY store_id, location_id, outside_since",
-            {"p": list(places), "a": since, "b": until},
         )
+        buckets: list[tuple[Any, ...]] = []
+        marks: list[tuple[Any, ...]] = []
+        for (
+            kind,
+            store,
+            location,
+            text,
+            t1,
+            t2,
+            n,
+            lo,
+            hi,
+            total,
+            terms,
+        ) in await self._gateway.rows(" UNION ALL ".join(parts), params):
+            if kind:
+                buckets.append((kind, store, location, t1, n, lo, hi, total, terms))
+            else:
+                device, mark, direction = str(text).rsplit("\t", 2)
+                marks.append(
+                    (store, location, device, _from_ms(t1), mark, _from_ms(t2), direction, lo, hi)
+                )
+        marks.sort(key=lambda m: (m[0], m[1], m[3]))
+        return buckets, marks
 
     async def checkpoints_covering(self, refs: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
         """For each store, the checkpoints whose range covers some of `refs`."""
@@ -411,6 +437,10 @@ class TraceStore:
                 {"s": store_id, "a": first_seq, "b": last_seq},
             )
         ]
+
+
+def _from_ms(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, UTC)
 
 
 def b64(text: str) -> bytes:

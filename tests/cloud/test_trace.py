@@ -320,25 +320,27 @@ async def test_backward_trace_from_a_pack_sold_in_the_other_store(
     assert _lots(trace.genealogy.descendants, "child") == {("sscc", SSCC)}
 
 
-async def test_one_read_fetches_the_family_and_the_walk_does_not_depend_on_it(
+async def test_each_read_serves_two_levels_and_the_walk_does_not_depend_on_it(
     clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService
 ) -> None:
     store = TraceStore(clickhouse, ch_database)
-    per_lot_reads: list[Any] = []
-    lot_events = store.lot_events
+    reads: list[Any] = []
+    read = store.lot_events_and_next
 
-    async def counted(lots: Any) -> Any:
-        per_lot_reads.append(lots)
-        return await lot_events(lots)
+    async def counted(up: Any, down: Any) -> Any:
+        reads.append((up, down))
+        return await read(up, down)
 
-    store.lot_events = counted  # type: ignore[method-assign]
+    store.lot_events_and_next = counted  # type: ignore[method-assign]
     service = TraceService(store)
+    # Supplier lot → sorted lots → packs → the case: four levels, two reads.
     shortcut = await service.trace_lot(RAW, "L1", NOW)
-    assert per_lot_reads == []  # the whole genealogy came from the one recursive read
-    # Without the links table every level is read on its own: the same trace.
+    assert len(reads) == 2
+    # Without the links view each level is read on its own: the same trace.
     await clickhouse.command(f"TRUNCATE TABLE {ch_database}.trace_lot_links")
+    reads.clear()
     walked = await service.trace_lot(RAW, "L1", NOW)
-    assert len(per_lot_reads) >= 3
+    assert len(reads) == 4
     assert walked.genealogy == shortcut.genealogy
     assert walked.records == shortcut.records
 
