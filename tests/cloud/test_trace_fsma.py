@@ -9,7 +9,7 @@ import io
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -281,23 +281,7 @@ def test_csv_cells_never_run_as_formulas() -> None:
 
 # --- any records -------------------------------------------------------------------------------
 
-ROLES: tuple[RecordRole, ...] = (
-    "registered",
-    "received",
-    "shipment_received",
-    "shipped",
-    "moved",
-    "transformed_in",
-    "transformed_out",
-    "packed",
-    "unpacked",
-    "sold",
-    "returned",
-    "wasted",
-    "counted",
-    "held",
-    "released",
-)
+ROLES: tuple[RecordRole, ...] = get_args(RecordRole)
 texts = st.text(max_size=16)
 records = st.builds(
     TraceRecord,

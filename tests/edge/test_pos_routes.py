@@ -19,24 +19,11 @@ from litestar.testing import AsyncTestClient
 
 from edge.app import create_app
 from edge.catalog.domain import Item
-from edge.catalog.service import record_item_master
-from edge.clock import random_event_id, utc_now
-from edge.eventlog.database import open_database
 from edge.settings import EdgeSettings
 from edge.terminals.store import issue_terminal_token
 
+# The item of the `store_db` fixture (tests/edge/conftest.py).
 SEA_BASS = Item(gtin="06901234567892", name="鲈鱼 sea bass", price_fen=3990, unit="kg")
-
-
-@pytest.fixture
-async def store_db(tmp_path: Path) -> Path:
-    db = tmp_path / "store.db"
-    conn = await open_database(db)
-    await conn.close()
-    await record_item_master(
-        db, store_id="s1", items=(SEA_BASS,), clock=utc_now, new_event_id=random_event_id
-    )
-    return db
 
 
 @pytest.fixture
