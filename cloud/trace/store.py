@@ -282,18 +282,26 @@ class TraceStore:
             {"lots": list(lots)},
         )
 
-    async def lot_events_and_next(
-        self, up: Sequence[LotKey], down: Sequence[LotKey]
+    async def lot_events_ahead(
+        self, up: Sequence[LotKey], down: Sequence[LotKey], hops: int
     ) -> list[tuple[Any, ...]]:
-        """In one read, the events of these lots and of the lots one link further (the lots
-        `up` were made from, the lots made from `down`): rows of (gtin, lot, then the
-        `lot_events` columns), one per lot an event names, so every lot read shows up."""
+        """In one read, the events of these lots and of the lots up to `hops` links further
+        (what `up` lots were made from, what was made from `down` lots): rows of (gtin, lot,
+        then the `lot_events` columns), one per lot an event names, so every lot read shows
+        up (at least with the event linking it)."""
+        links = f"{self._db}.trace_lot_links"
+        # Each hop follows the links of the previous one, keeping its direction.
+        frontier = "{steps:Array(Tuple(String, String, String))}"
+        reached: list[str] = []
+        for _ in range(hops):
+            frontier = (
+                f"(SELECT to_gtin, to_lot, direction FROM {links}"
+                f" WHERE (gtin, lot, direction) IN {frontier})"
+            )
+            reached.append(f" OR (gtin, lot) IN (SELECT to_gtin, to_lot FROM {frontier})")
         return await self._gateway.rows(
             f"SELECT gtin, lot, {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
-            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
-            " OR (gtin, lot) IN (SELECT to_gtin, to_lot"
-            f" FROM {self._db}.trace_lot_links"
-            " WHERE (gtin, lot, direction) IN {steps:Array(Tuple(String, String, String))})",
+            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}" + "".join(reached),
             {
                 "lots": sorted({*up, *down}),
                 "steps": sorted(

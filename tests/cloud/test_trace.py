@@ -320,20 +320,20 @@ async def test_backward_trace_from_a_pack_sold_in_the_other_store(
     assert _lots(trace.genealogy.descendants, "child") == {("sscc", SSCC)}
 
 
-async def test_each_read_serves_two_levels_and_the_walk_does_not_depend_on_it(
+async def test_one_read_serves_the_family_and_the_walk_does_not_depend_on_it(
     clickhouse: ClickHouseGateway, ch_database: str, landed_history: TraceService
 ) -> None:
     store = TraceStore(clickhouse, ch_database)
     reads: list[Any] = []
-    read = store.lot_events_and_next
+    read = store.lot_events_ahead
 
-    async def counted(up: Any, down: Any) -> Any:
+    async def counted(up: Any, down: Any, hops: int) -> Any:
         reads.append((up, down))
-        return await read(up, down)
+        return await read(up, down, hops)
 
-    store.lot_events_and_next = counted  # type: ignore[method-assign]
+    store.lot_events_ahead = counted  # type: ignore[method-assign]
     service = TraceService(store)
-    # Supplier lot → sorted lots → packs → the case: four levels, two reads.
+    # Supplier lot → sorted lots → packs (one read) → the case (a second).
     shortcut = await service.trace_lot(RAW, "L1", NOW)
     assert len(reads) == 2
     # Without the links view each level is read on its own: the same trace.
