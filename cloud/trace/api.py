@@ -18,7 +18,7 @@ from litestar.params import FromPath, QueryParameter
 from cloud.trace.domain import LotRef, LotTrace
 from cloud.trace.evidence import TraceReport
 from cloud.trace.recall import Recall, RecallDesk, RecallRequest
-from cloud.trace.records import CONTAINER_GTIN
+from cloud.trace.records import CONTAINER_GTIN, weighed_gtins_of
 from cloud.trace.service import TraceRequestInvalid, TraceService
 from protocol.subjects import is_valid_store_id
 
@@ -109,7 +109,12 @@ class TraceController(Controller):
         ref = checked_lot(gtin, lot)
         now = datetime.now(UTC)
         trace = await trace_service.trace_lot(ref.gtin, ref.lot, now)
-        document = epcis_document(trace.records, trace.stays, created_at=now)
+        document = epcis_document(
+            trace.records,
+            trace.stays,
+            created_at=now,
+            weighed_gtins=weighed_gtins_of(trace.records),
+        )
         return Response(content=document, media_type="application/ld+json")
 
     @get(
@@ -133,7 +138,12 @@ class TraceController(Controller):
         found = await trace_service.records_between(
             store, parse_instant(since, "from"), parse_instant(until, "to"), now
         )
-        document = epcis_document(found.records, found.stays, created_at=now)
+        document = epcis_document(
+            found.records,
+            found.stays,
+            created_at=now,
+            weighed_gtins=weighed_gtins_of(found.records),
+        )
         return Response(
             content=document,
             media_type="application/ld+json",
@@ -157,7 +167,10 @@ class TraceController(Controller):
         ref = checked_lot(gtin, lot)
         trace = await trace_service.trace_lot(ref.gtin, ref.lot, datetime.now(UTC))
         sheet = fsma204_csv(
-            trace.records, from_date=from_date or date.min, to_date=to_date or date.max
+            trace.records,
+            from_date=from_date or date.min,
+            to_date=to_date or date.max,
+            weighed_gtins=weighed_gtins_of(trace.records),
         )
         return Response(
             content=sheet,

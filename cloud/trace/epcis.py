@@ -9,10 +9,10 @@ What is named how:
   the lot fits AI 10 (1-20 CSET 82 characters); otherwise (in-store numbers, lots in other
   scripts) a private `urn:jxc:item:{gtin}:lot:{lot}`, so every lot still has one stable name.
 - A container is instance-level: `https://id.gs1.org/00/{sscc}` (or `urn:jxc:container:{id}`).
-- Quantities are in the item's base unit (ledger rule): grams for items sold by weight, which
-  the records do not say, so the caller names them (`weighed_gtins`); those are exported in
-  kilograms with uom KGM, anything else as a count of pieces with uom omitted (EPCIS: no uom
-  means a number of instances).
+- Quantities are in the item's base unit (ledger rule): grams for items sold by weight. The
+  caller names those (`weighed_gtins`; the API passes the items its records show sold by
+  weight, `weighed_gtins_of`); they are exported in kilograms with uom KGM, anything else as
+  a count of pieces with uom omitted (EPCIS: no uom means a number of instances).
 - Places: `urn:jxc:store:{store}` (the business location and the store as a party) and
   `urn:jxc:store:{store}:loc:{location}` (the read point); suppliers `urn:jxc:supplier:{id}`.
 - eventID: `urn:uuid:{event_id}` of the store event it comes from; the second EPCIS event of

@@ -11,6 +11,7 @@ Lots are named (gtin, lot) in every store. A container (case, pallet) is the nod
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Literal
 
@@ -86,6 +87,8 @@ class TraceRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     amount_fen: int = 0
     # Which of the event's records this is: two lines of one sale may name the same lot.
     line: int = 0
+    # A sale line sold by weight: its quantity (and all of this item's) is grams.
+    weighed: bool = False
 
 
 class EventSource(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,6 +238,7 @@ def records_of(source: EventSource, event: Event) -> list[TraceRecord]:
                     counterpart=event.terminal_id,
                     kind=event.channel,
                     amount_fen=line.amount_fen,
+                    weighed=line.net_g is not None,
                 )
         case SaleReturned():
             add(
@@ -291,6 +295,12 @@ def records_of(source: EventSource, event: Event) -> list[TraceRecord]:
         case _:
             pass
     return out
+
+
+def weighed_gtins_of(records: Iterable[TraceRecord]) -> frozenset[str]:
+    """Items these records show sold by weight: their quantities are grams (the item master,
+    which says so for every item, stays at the edge)."""
+    return frozenset(r.gtin for r in records if r.weighed)
 
 
 class LotLink(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,10 +19,10 @@ from cloud.clickhouse import ClickHouseGateway
 from cloud.ingest.schema import create_schema
 from cloud.settings import CloudSettings
 from cloud.trace.domain import LotRef, dedupe_records
-from cloud.trace.epcis import validate_epcis
+from cloud.trace.epcis import epcis_document, lot_uri, validate_epcis
 from cloud.trace.evidence import TraceReport, verify_report
 from cloud.trace.recall import RecallDesk, RecallRequest, StoresUnreachable, recall_table
-from cloud.trace.records import EventSource, records_of
+from cloud.trace.records import EventSource, records_of, weighed_gtins_of
 from cloud.trace.service import LotNotFound, TraceRequestInvalid, TraceService
 from cloud.trace.store import TraceStore, compact_trace_tables, create_trace_schema
 from ops.bench.chains import StoreChain, land
@@ -723,3 +723,27 @@ def test_jxc_trace_epcis_refuses_half_a_range_or_nothing() -> None:
     ):
         answer = runner.invoke(main, [*args, "--token", "t"])
         assert answer.exit_code == 2, (args, answer.output)
+
+
+def test_items_sold_by_weight_are_exported_in_kilograms() -> None:
+    sale = SaleRecorded(
+        sale_id="S-10",
+        terminal_id="pos-1",
+        receipt_id="RC-10",
+        lines=(
+            SaleLine(gtin=RAW, amount_fen=2394, unit_price_fen=3990, net_g=600, lot="L1"),
+            SaleLine(gtin=PACK, amount_fen=1290, unit_price_fen=1290, quantity=1, lot="P1"),
+        ),
+        total_fen=3684,
+    )
+    source = EventSource(
+        store_id="s-a", seq=9, event_id=uuid.uuid4(), occurred_at=T0, device_id="pos-1",
+        operator_id="cashier-1",
+    )  # fmt: skip
+    records = records_of(source, sale)
+    assert weighed_gtins_of(records) == {RAW}
+    document = epcis_document(records, created_at=NOW, weighed_gtins=weighed_gtins_of(records))
+    assert validate_epcis(document) == []
+    quantities = [q for e in document["epcisBody"]["eventList"] for q in e.get("quantityList", [])]
+    assert {"epcClass": lot_uri(RAW, "L1"), "quantity": 0.6, "uom": "KGM"} in quantities
+    assert {"epcClass": lot_uri(PACK, "P1"), "quantity": 1.0} in quantities
