@@ -53,7 +53,7 @@ from cloud.trace.records import (
     links_of,
     records_of,
 )
-from cloud.trace.store import LONG_STAY, TraceStore
+from cloud.trace.store import TraceStore, bucket_width
 from protocol.envelope import decode_event
 from protocol.errors import UndecodableEvent
 from protocol.evidence import inclusion_proof
@@ -138,7 +138,7 @@ class TraceService:
         HOPS_PER_READ levels through the links view, so one read usually serves the whole
         family; a lot the walk reaches that no read covered (the links view lagging the index)
         is simply read with the next level."""
-        fetched: dict[LotRef, list[tuple[Any, ...]]] = defaultdict(list)
+        fetched: dict[LotRef, list[tuple[Any, ...]]] = {}  # every lot read, with its rows
         up_seen, down_seen = {root}, {root}
         up, down = {root}, {root}
         ancestors: dict[tuple[Any, ...], LotEdge] = {}
@@ -152,12 +152,12 @@ class TraceService:
             unread_up = sorted((r.gtin, r.lot) for r in up if r not in fetched)
             unread_down = sorted((r.gtin, r.lot) for r in down if r not in fetched)
             if unread_up or unread_down:
+                for gtin, lot in (*unread_up, *unread_down):
+                    fetched.setdefault(LotRef(gtin, lot), [])  # read, even with no events
                 for row in await self._store.lot_events_ahead(
                     unread_up, unread_down, HOPS_PER_READ
                 ):
-                    fetched[LotRef(str(row[0]), str(row[1]))].append(row[2:])
-                for gtin, lot in (*unread_up, *unread_down):
-                    fetched.setdefault(LotRef(gtin, lot), [])  # read: it has no events
+                    fetched.setdefault(LotRef(str(row[0]), str(row[1])), []).append(row[2:])
             rows = [row for lot in up | down for row in fetched[lot]]
             unseen = {(str(r[0]), int(r[1])): r for r in rows}
             for done in decoded.keys() & unseen.keys():
@@ -416,8 +416,8 @@ def _curves(
     points: int,
 ) -> dict[int, list[_Point]]:
     """Per window (store, location, since, until), its buckets folded into at most `points`
-    curve points. Each window reads the buckets of one width (five-minute ones up to
-    LONG_STAY, hourly beyond); the bucket holding `since` counts whole."""
+    curve points. Each window reads the buckets of its `bucket_width`; the bucket holding
+    `since` counts whole."""
     by_place: dict[tuple[int, str, str], list[tuple[int, int, int, int, int, float]]] = defaultdict(
         list
     )
@@ -429,7 +429,7 @@ def _curves(
         rows.sort()
     out: dict[int, list[_Point]] = {}
     for i, (store_id, location, since, until) in enumerate(windows):
-        width = 3600 if until - since > LONG_STAY else 300
+        width = bucket_width(since, until)
         rows = by_place.get((width, store_id, location), [])
         start = int(since.timestamp())
         end = int(until.timestamp())

@@ -260,7 +260,17 @@ async def create_trace_schema(gateway: ClickHouseGateway, db: str) -> None:
 
 LotKey = tuple[str, str]
 LONG_STAY = timedelta(hours=48)
-# An envelope back from `events`, exactly: times as epoch microseconds, the body as hex.
+_BUCKET_TABLES = {300: "trace_temperatures", 3600: "trace_temperatures_hourly"}
+
+
+def bucket_width(since: datetime, until: datetime) -> int:
+    """Seconds per temperature bucket a stay is read in: five minutes up to LONG_STAY, an
+    hour beyond (so a trace reads at most a few thousand buckets)."""
+    return 3600 if until - since > LONG_STAY else 300
+
+
+# An envelope back from `events`, exactly: (store_id, seq, event_id, occurred_at µs,
+# recorded_at µs, device_id, operator_id, prev_hash, hash, body hex).
 _ENVELOPE_COLUMNS = (
     "store_id, seq, toString(event_id), toUnixTimestamp64Micro(occurred_at),"
     " toUnixTimestamp64Micro(recorded_at), device_id, operator_id, prev_hash, hash, hex(body)"
@@ -272,22 +282,12 @@ class TraceStore:
         self._gateway = gateway
         self._db = db
 
-    async def lot_events(self, lots: Sequence[LotKey]) -> list[tuple[Any, ...]]:
-        """The events mentioning any of `lots`, each once: (store_id, seq, event_id,
-        occurred_at µs, recorded_at µs, device_id, operator_id, prev_hash, hash, body hex)."""
-        return await self._gateway.rows(
-            f"SELECT {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
-            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
-            " ORDER BY occurred_at, store_id, seq LIMIT 1 BY store_id, seq",
-            {"lots": list(lots)},
-        )
-
     async def lot_events_ahead(
         self, up: Sequence[LotKey], down: Sequence[LotKey], hops: int
     ) -> list[tuple[Any, ...]]:
         """In one read, the events of these lots and of the lots up to `hops` links further
         (what `up` lots were made from, what was made from `down` lots): rows of (gtin, lot,
-        then the `lot_events` columns), one per lot an event names, so every lot read shows
+        then the envelope columns), one per lot an event names, so every lot read shows
         up (at least with the event linking it)."""
         links = f"{self._db}.trace_lot_links"
         # Each hop follows the links of the previous one, keeping its direction.
@@ -318,7 +318,7 @@ class TraceStore:
         )
 
     async def events_at(self, refs: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
-        """Events by (store_id, seq), same columns as `lot_events`."""
+        """Events by (store_id, seq): the envelope columns."""
         if not refs:
             return []
         return await self._gateway.rows(
@@ -332,7 +332,7 @@ class TraceStore:
         self, store_id: str | None, since: datetime, until: datetime, limit: int
     ) -> list[tuple[Any, ...]]:
         """The lot events of one store (or every store) that occurred in [since, until), in
-        time order, at most `limit`; same columns as `lot_events`."""
+        time order, at most `limit`: the envelope columns."""
         where = "occurred_at >= {a:DateTime64(6)} AND occurred_at < {b:DateTime64(6)}"
         params: dict[str, Any] = {"a": since, "b": until, "n": limit}
         if store_id is not None:
@@ -352,10 +352,10 @@ class TraceStore:
         until) windows, in one read (each read has a fixed cost: one, not two).
 
         Buckets: (bucket width in seconds, store_id, location_id, bucket start as epoch
-        seconds, count, min, max, sum, sum of MKT terms); windows up to LONG_STAY read
-        five-minute buckets, longer ones the hourly rollup, each kind one primary-key read over
-        its windows' places and span. Marks: (store_id, location_id, device_id, outside_since,
-        started|ended, at, direction, limit, temperature), in time order per place."""
+        seconds, count, min, max, sum, sum of MKT terms), each window in its `bucket_width`,
+        each width one primary-key read over its windows' places and span. Marks: (store_id,
+        location_id, device_id, outside_since, started|ended, at, direction, limit,
+        temperature), in time order per place."""
         if not windows:
             return [], []
         # One row shape for both: (kind, store, location, text, t1, t2, n, lo, hi, total,
@@ -366,10 +366,8 @@ class TraceStore:
             "a": min(w[2] for w in windows),
             "b": max(w[3] for w in windows),
         }
-        for width, table, chosen in (
-            (300, "trace_temperatures", [w for w in windows if w[3] - w[2] <= LONG_STAY]),
-            (3600, "trace_temperatures_hourly", [w for w in windows if w[3] - w[2] > LONG_STAY]),
-        ):
+        for width, table in _BUCKET_TABLES.items():
+            chosen = [w for w in windows if bucket_width(w[2], w[3]) == width]
             if not chosen:
                 continue
             params[f"p{width}"] = sorted({(w[0], w[1]) for w in chosen})
