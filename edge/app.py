@@ -250,12 +250,7 @@ def problem_details(request: Request[Any, Any, Any], exc: EdgeError) -> Response
     if exc.status_code >= 500:
         log.error("edge.request_failed", path=request.url.path, error=repr(exc))
     return Response(
-        content={
-            "type": "about:blank",
-            "title": exc.title,
-            "status": exc.status_code,
-            "detail": str(exc),
-        },
+        content=exc.problem(),
         status_code=exc.status_code,
         media_type="application/problem+json",
     )

@@ -1,4 +1,4 @@
-"""The edge's one error hierarchy, mapped to HTTP problem details in `edge/app.py` only.
+"""The edge's one error hierarchy, and its one HTTP shape (problem details).
 
 Business outcomes (a `block` verdict, an unknown item) are values, not errors.
 """
@@ -11,6 +11,16 @@ class EdgeError(Exception):
 
     status_code = 500
     title = "edge error"
+
+    def problem(self) -> dict[str, str | int]:
+        """RFC 9457 problem details: the body of every error answer, whichever path served
+        the request (Litestar's handler or the POS fast path)."""
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status_code,
+            "detail": str(self),
+        }
 
 
 class RetryableError(EdgeError):

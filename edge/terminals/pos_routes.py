@@ -43,15 +43,6 @@ class PosRoute:
     max_body_bytes: int
 
 
-class _Problem(msgspec.Struct, frozen=True):
-    """RFC 9457 problem details, as edge/app.py's `problem_details` renders them."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-
-
 _json = msgspec.json.Encoder()
 _JSON = b"application/json"
 _PROBLEM_JSON = b"application/problem+json"
@@ -106,8 +97,7 @@ class PosFastPath:
         except EdgeError as exc:
             if exc.status_code >= 500:
                 log.error("edge.request_failed", path=scope["path"], error=repr(exc))
-            problem = _Problem("about:blank", exc.title, exc.status_code, str(exc))
-            await _respond(send, exc.status_code, _json.encode(problem), _PROBLEM_JSON)
+            await _respond(send, exc.status_code, _json.encode(exc.problem()), _PROBLEM_JSON)
             return
         except Exception:
             log.exception("edge.request_failed", path=scope["path"])
