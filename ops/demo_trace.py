@@ -299,19 +299,14 @@ def trace_and_recall(
 
 def _wait_blocked(store: tuple[str, str, str], gtin: str, lot: str, deadline: float) -> str:
     """Scan the pack (GS1-128 with its lot) until the store's hold arrives, or time is up."""
-    _store_id, url, token = store
+    counter = _Store(*store)
     code = f"]C101{gtin}10{lot}"
     verdict = ""
     end = max(deadline, time.monotonic() + 15)
     while time.monotonic() < end:
-        answer = httpx.post(
-            f"{url}/v1/scans",
-            json={"code": code},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        verdict = str(answer.json().get("verdict", ""))
-        if verdict == "block" and "recalled_lot" in str(answer.json()):
+        answer = _post(counter, "/v1/scans", {"code": code})
+        verdict = str(answer.get("verdict", ""))
+        if verdict == "block" and "recalled_lot" in str(answer):
             return verdict
         time.sleep(0.5)
     return verdict

@@ -208,21 +208,23 @@ def run_pipeline(events: int, batch_size: int, workdir: Path, say: Any) -> Pipel
 
 def _published(edge_url: str, db_path: Path, events: int, started: float) -> float:
     """Seconds since start when the outbox was empty (JetStream acked everything), or 0."""
-    try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as conn:
-            pending = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    except sqlite3.Error:
-        return 0.0
+    pending = _edge_count(db_path, "SELECT count(*) FROM outbox")
     return time.monotonic() - started if pending == 0 else 0.0
 
 
 def _edge_head(db_path: Path) -> int:
     """The last seq in the edge's log (0 if it cannot be read right now)."""
+    return max(0, _edge_count(db_path, "SELECT max(seq) FROM events"))
+
+
+def _edge_count(db_path: Path, sql: str) -> int:
+    """One number from the edge's log, read-only beside the running edge; -1 if it cannot
+    be read right now."""
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT max(seq) FROM events").fetchone()
+            row = conn.execute(sql).fetchone()
     except sqlite3.Error:
-        return 0
+        return -1
     return int(row[0] or 0)
 
 
