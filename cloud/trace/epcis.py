@@ -275,6 +275,39 @@ class _Build:
 
     def received(self, records: Sequence[TraceRecord]) -> JsonObject:
         first = records[0]
+        return self.receiving(
+            records,
+            transaction=(
+                "recadv",
+                _document_uri(first.store_id, "goods-receipt", first.document_id),
+            ),
+            source={"type": "owning_party", "source": supplier_uri(first.counterpart)},
+            destinations=[
+                {"type": "owning_party", "destination": store_uri(first.store_id)},
+                {"type": "location", "destination": store_uri(first.store_id)},
+            ],
+        )
+
+    def shipment_received(self, records: Sequence[TraceRecord]) -> JsonObject:
+        first = records[0]
+        return self.receiving(
+            records,
+            transaction=("desadv", shipment_uri(first.document_id)),
+            source={"type": "location", "source": store_uri(first.counterpart)},
+            destinations=[{"type": "location", "destination": store_uri(first.store_id)}],
+        )
+
+    def receiving(
+        self,
+        records: Sequence[TraceRecord],
+        *,
+        transaction: tuple[str, str],
+        source: JsonObject,
+        destinations: list[JsonObject],
+    ) -> JsonObject:
+        """Goods received with inspection, from a supplier or another store: the transaction
+        and source are stated when the record names a document and a counterpart."""
+        first = records[0]
         event = self.base("ObjectEvent", first) | {"action": "OBSERVE"} | self.what(records)
         event |= {
             "bizStep": "receiving",
@@ -283,40 +316,11 @@ class _Build:
         }
         event |= self.where(first, first.location)
         if first.document_id:
-            event["bizTransactionList"] = [
-                {
-                    "type": "recadv",
-                    "bizTransaction": _document_uri(
-                        first.store_id, "goods-receipt", first.document_id
-                    ),
-                }
-            ]
+            kind, uri = transaction
+            event["bizTransactionList"] = [{"type": kind, "bizTransaction": uri}]
         if first.counterpart:
-            event["sourceList"] = [
-                {"type": "owning_party", "source": supplier_uri(first.counterpart)}
-            ]
-        event["destinationList"] = [
-            {"type": "owning_party", "destination": store_uri(first.store_id)},
-            {"type": "location", "destination": store_uri(first.store_id)},
-        ]
-        event |= self.receipt_temperature(first)
-        return self.source(event | self.details(first), first)
-
-    def shipment_received(self, records: Sequence[TraceRecord]) -> JsonObject:
-        first = records[0]
-        event = self.base("ObjectEvent", first) | {"action": "OBSERVE"} | self.what(records)
-        event |= {
-            "bizStep": "receiving",
-            "disposition": "in_progress" if first.quantity > 0 else "non_conformant",
-        }
-        event |= self.where(first, first.location)
-        if first.document_id:
-            event["bizTransactionList"] = [
-                {"type": "desadv", "bizTransaction": shipment_uri(first.document_id)}
-            ]
-        if first.counterpart:
-            event["sourceList"] = [{"type": "location", "source": store_uri(first.counterpart)}]
-        event["destinationList"] = [{"type": "location", "destination": store_uri(first.store_id)}]
+            event["sourceList"] = [source]
+        event["destinationList"] = destinations
         event |= self.receipt_temperature(first)
         return self.source(event | self.details(first), first)
 
