@@ -64,6 +64,8 @@ class CloudRuntime:
                 fetch_batch=self.settings.ingest_fetch_batch,
                 ack_wait_s=self.settings.ingest_ack_wait_s,
                 partitions=self.settings.ingest_partitions,
+                prepare_workers=self.settings.ingest_prepare_workers,
+                prepare_min_bytes=self.settings.ingest_prepare_min_bytes,
             )
             self._ingest_task = asyncio.create_task(self.ingest.run(), name="ingest")
             self._ingest_task.add_done_callback(_log_crash)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,12 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_ack_wait_s: float = 30.0
     # Event partitions this process may ingest (it takes the ones no other worker holds).
     ingest_partitions: tuple[int, ...] = tuple(range(EVENT_PARTITIONS))
+    # Processes that decode, verify and lay out large fetches side by side (0: in the ingest
+    # process itself). They pay only with cores to spare: ClickHouse's insert and the ingest's
+    # own loop keep two busy (on 2 cores a pool measured slower than none).
+    ingest_prepare_workers: int = max(0, min(4, (os.cpu_count() or 1) - 2))
+    # Fetches smaller than this are prepared in place (the hand-over would cost more).
+    ingest_prepare_min_bytes: int = 256 * 1024
     # Bearer token for the cloud API; when unset, `jxc cloud serve` creates one under JXC_HOME.
     api_token: str | None = None
     home: Path = Path(".jxc")
@@ -65,11 +72,26 @@ class CloudSettings(msgspec.Struct, frozen=True, kw_only=True):
                 ingest_ack_wait_s=float(
                     env.get("JXC_INGEST_ACK_WAIT_S", defaults.ingest_ack_wait_s)
                 ),
+                ingest_prepare_workers=_non_negative(
+                    "JXC_INGEST_PREPARE_WORKERS",
+                    env.get("JXC_INGEST_PREPARE_WORKERS", defaults.ingest_prepare_workers),
+                ),
+                ingest_prepare_min_bytes=_non_negative(
+                    "JXC_INGEST_PREPARE_MIN_BYTES",
+                    env.get("JXC_INGEST_PREPARE_MIN_BYTES", defaults.ingest_prepare_min_bytes),
+                ),
                 api_token=env.get("JXC_CLOUD_API_TOKEN") or None,
                 home=home,
             )
         except ValueError as exc:
             raise SettingsError(f"invalid cloud setting: {exc}") from exc
+
+
+def _non_negative(name: str, text: str | int) -> int:
+    value = int(text)
+    if value < 0:
+        raise SettingsError(f"{name}={text!r} must be 0 or more")
+    return value
 
 
 def parse_partitions(text: str) -> tuple[int, ...]:

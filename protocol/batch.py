@@ -17,7 +17,7 @@ from protocol.errors import MalformedBatch
 BATCH_VERSION = 1
 
 
-class EventBatch(msgspec.Struct, frozen=True, kw_only=True):
+class EventBatch(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     store_id: str
     first_seq: int
     last_seq: int

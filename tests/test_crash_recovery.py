@@ -123,6 +123,9 @@ async def test_kill_edge_cloud_and_nats_at_random_moments(
         "JXC_NATS_URL": nats_server.url,
         "JXC_CLOUD_API_TOKEN": api_token,
         "JXC_INGEST_ACK_WAIT_S": "2",
+        # every fetch goes through the prepare pool, whose workers die with a killed ingest
+        "JXC_INGEST_PREPARE_WORKERS": "2",
+        "JXC_INGEST_PREPARE_MIN_BYTES": "0",
         "JXC_RELAY_BATCH_MAX": "50",
         "JXC_COLDCHAIN_INTAKE": "0",
         # the edge signs a checkpoint at start and on clean stops only: no timed one may land

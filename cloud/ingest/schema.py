@@ -7,7 +7,10 @@ crash between insert and ack replay a batch, merges fold the copy away.
 
 from __future__ import annotations
 
-from cloud.clickhouse import ClickHouseGateway
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the column list is imported by ingest pool workers, which need no client
+    from cloud.clickhouse import ClickHouseGateway
 
 EVENT_COLUMNS = (
     "store_id",

@@ -16,12 +16,11 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import nats
 import nats.errors
 import nats.js.errors
@@ -36,18 +35,17 @@ from nats.js.kv import KeyValue
 from cloud.clickhouse import ClickHouseGateway
 from cloud.errors import ClickHouseUnavailable
 from cloud.ingest.domain import IngestPlan, StoreProgress, plan_batch
-from cloud.ingest.schema import EVENT_COLUMNS, create_schema
+from cloud.ingest.pool import PreparePool
+from cloud.ingest.rows import Poison, PreparedBatch
+from cloud.ingest.schema import create_schema
 from cloud.ingest.stream import EVENTS_STREAM, ensure_events_stream, ensure_ingest_consumer
-from protocol.batch import EventBatch, decode_batch
-from protocol.envelope import Envelope
-from protocol.errors import MalformedBatch, ProtocolError
+from protocol.errors import ProtocolError
 from protocol.subjects import (
     EVENT_PARTITIONS,
     STATUS_PREFIX,
     command_subject,
     edge_status_subject,
     partition_of,
-    store_of_events_subject,
 )
 from protocol.transport import (
     HWM_KIND,
@@ -60,9 +58,6 @@ from protocol.transport import (
 )
 
 log = structlog.get_logger(__name__)
-
-_generic_msgpack = msgspec.msgpack.Decoder()
-_json = msgspec.json.Encoder()
 
 # A held (gap) batch is redelivered after this delay, giving the missing batch time to arrive.
 GAP_RETRY_DELAY_S = 1.0
@@ -86,11 +81,10 @@ class IngestCounters:
 
 
 @dataclass(slots=True)
-class _Fetched:
+class _Planned:
     msg: Msg
-    batch: EventBatch | None = None
-    poison: MalformedBatch | None = None
-    plan: IngestPlan | None = None
+    batch: PreparedBatch
+    plan: IngestPlan
 
 
 @dataclass(slots=True)
@@ -155,63 +149,6 @@ class _Lease:
                 )
 
 
-def _body_view(body: bytes) -> tuple[str, str]:
-    """(type tag, JSON) of a recorded body, decoded generically so events of a newer edge
-    version are stored before this ingest knows their type."""
-    try:
-        decoded = _generic_msgpack.decode(body)
-        event_type = str(decoded.get("type", "")) if isinstance(decoded, dict) else ""
-        return event_type, _json.encode(decoded).decode()
-    except (msgspec.DecodeError, msgspec.EncodeError, TypeError):
-        return "", ""
-
-
-def event_table(envelopes: Sequence[Envelope]) -> pa.Table:
-    """The `events` rows of accepted envelopes as one Arrow table.
-
-    Built column by column with comprehensions: a fraction of the cost of a row loop."""
-    bodies = [bytes(e.body) for e in envelopes]
-    views = [_body_view(body) for body in bodies]
-    columns: list[list[Any]] = [
-        [e.store_id for e in envelopes],
-        [e.seq for e in envelopes],
-        [e.event_id.bytes for e in envelopes],
-        [view[0] for view in views],
-        [e.occurred_at for e in envelopes],
-        [e.recorded_at for e in envelopes],
-        [e.device_id for e in envelopes],
-        [e.operator_id for e in envelopes],
-        [e.prev_hash.hex() for e in envelopes],
-        [e.hash.hex() for e in envelopes],
-        bodies,
-        [view[1] for view in views],
-    ]
-    return pa.table(
-        [
-            pa.array(column, arrow_type)
-            for column, arrow_type in zip(columns, _ARROW_TYPES, strict=True)
-        ],
-        names=list(EVENT_COLUMNS),
-    )
-
-
-_TIMESTAMP = pa.timestamp("us", tz="UTC")
-_ARROW_TYPES = (
-    pa.string(),
-    pa.uint64(),
-    pa.binary(16),
-    pa.string(),
-    _TIMESTAMP,
-    _TIMESTAMP,
-    pa.string(),
-    pa.string(),
-    pa.string(),
-    pa.string(),
-    pa.binary(),
-    pa.string(),
-)
-
-
 class IngestWorker:
     """Ingests the partitions it holds a lease on; several workers split the partitions.
 
@@ -234,6 +171,8 @@ class IngestWorker:
         lease_ttl_s: float = 15.0,
         marks_every_s: float = 1.0,
         worker_id: str | None = None,
+        prepare_workers: int = 0,
+        prepare_min_bytes: int = 256 * 1024,
     ) -> None:
         self._gateway = gateway
         self._db = database
@@ -250,6 +189,7 @@ class IngestWorker:
         self._nc: NatsClient | None = None
         self._marks_changed: set[str] = set()
         self._resend_asked_at: dict[str, float] = {}
+        self._pool = PreparePool(prepare_workers, min_bytes=prepare_min_bytes)
 
     async def load_progress(self, partition: int | None = None) -> None:
         """Read the stores' marks back from `events` itself (all stores, or one partition's)."""
@@ -266,15 +206,20 @@ class IngestWorker:
         """Ingest forever. ClickHouse or NATS unavailable (at start, or in a way the loops do
         not absorb) restarts the worker after a pause; messages not acked come back."""
         delay = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except* _RECOVERABLE as failure:
-                log.error(
-                    "ingest.restarting", worker=self.worker_id, error=repr(failure.exceptions[0])
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        try:
+            while True:
+                try:
+                    await self._run_once()
+                except* _RECOVERABLE as failure:
+                    log.error(
+                        "ingest.restarting",
+                        worker=self.worker_id,
+                        error=repr(failure.exceptions[0]),
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        finally:
+            self._pool.close()
 
     async def _run_once(self) -> None:
         await create_schema(self._gateway, self._db)
@@ -291,6 +236,7 @@ class IngestWorker:
                 for partition in self._partitions:
                     tasks.create_task(self._run_partition(js, leases, partition))
                 tasks.create_task(self._publish_marks(nc))
+                tasks.create_task(self._pool.warm())
                 log.info(
                     "ingest.started",
                     worker=self.worker_id,
@@ -313,6 +259,30 @@ class IngestWorker:
             await lease.release()
 
     async def _ingest_partition(self, js: JetStreamContext, lease: _Lease, partition: int) -> None:
+        """Fetch, prepare, apply; a fetch is prepared while the one before it is applied (its
+        insert and acks), and applied only after it, so marks still move in fetch order."""
+        applying: asyncio.Task[None] | None = None
+        try:
+            async for msgs in self._fetches(js, lease, partition):
+                prepared = await self._prepare(msgs)
+                if applying is not None:
+                    await applying
+                if not lease.fresh():
+                    applying = None
+                    continue  # not ours for sure any more: leave them to redelivery
+                applying = asyncio.create_task(self._apply(msgs, prepared))
+        finally:
+            if applying is not None and not applying.done():
+                # Cut short (lost lease, stop): what was not acked is redelivered, and what
+                # was inserted is then skipped as duplicates.
+                applying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await applying
+
+    async def _fetches(
+        self, js: JetStreamContext, lease: _Lease, partition: int
+    ) -> AsyncIterator[list[Msg]]:
+        """The partition's fetches, while this worker holds its lease."""
         held = False
         while True:
             if not lease.held:
@@ -339,9 +309,8 @@ class IngestWorker:
                 log.warning("ingest.fetch_failed", partition=partition, error=repr(exc))
                 await asyncio.sleep(1.0)
                 continue
-            if not lease.fresh():
-                continue  # not ours for sure any more: leave them to redelivery
-            await self.handle(msgs)
+            if lease.fresh():
+                yield msgs
 
     async def _publish_marks(self, nc: NatsClient) -> None:
         """The end-to-end acknowledgement: each store's mark, when it moves and every 5 s."""
@@ -403,61 +372,65 @@ class IngestWorker:
         """Process one fetch: see the module docstring for the order of effects."""
         counters = self.state.counters
         counters.messages += len(msgs)
-        fetched = [self._decode(msg) for msg in msgs]
-        poisoned = [f for f in fetched if f.poison is not None]
+        await self._apply(msgs, await self._prepare(msgs))
+
+    async def _prepare(self, msgs: list[Msg]) -> list[PreparedBatch | Poison]:
+        return await self._pool.prepare([(msg.subject, msg.data) for msg in msgs])
+
+    async def _apply(self, msgs: list[Msg], prepared: list[PreparedBatch | Poison]) -> None:
+        """Plan against the marks, insert, then move the marks and ack (in fetch order)."""
+        counters = self.state.counters
+        poisoned = [(m, p) for m, p in zip(msgs, prepared, strict=True) if isinstance(p, Poison)]
         if poisoned:
             await self._dead_letter(poisoned)
 
         # Only the stores of this fetch change; partitions run concurrently on other stores.
         provisional: dict[str, StoreProgress] = {}
-        accepted: list[Envelope] = []
-        for item in fetched:
-            if item.batch is None:
+        planned: list[_Planned] = []
+        for msg, batch in zip(msgs, prepared, strict=True):
+            if isinstance(batch, Poison):
                 continue
-            store_id = item.batch.store_id
+            store_id = batch.facts.store_id
             before = provisional.get(store_id) or self.state.progress.get(store_id, StoreProgress())
-            item.plan = plan_batch(item.batch, before)
-            provisional[store_id] = item.plan.progress_after(before)
-            accepted.extend(item.plan.accepted)
+            plan = plan_batch(batch.facts, before)
+            provisional[store_id] = plan.progress_after(before)
+            planned.append(_Planned(msg=msg, batch=batch, plan=plan))
 
+        accepted = [p.batch.rows.slice(p.plan.duplicates) for p in planned if p.plan.accepted]
         if accepted:
+            rows = pa.concat_tables(accepted)
             try:
-                await self._gateway.insert_arrow(f"{self._db}.events", event_table(accepted))
+                await self._gateway.insert_arrow(f"{self._db}.events", rows)
             except ClickHouseUnavailable as exc:
                 counters.insert_failures += 1
                 counters.last_error = str(exc)
-                log.error("ingest.insert_failed", rows=len(accepted), error=str(exc))
-                for item in fetched:
-                    if item.batch is not None:
-                        await item.msg.nak(delay=INSERT_RETRY_DELAY_S)
+                log.error("ingest.insert_failed", rows=rows.num_rows, error=str(exc))
+                for item in planned:
+                    await item.msg.nak(delay=INSERT_RETRY_DELAY_S)
                 return
+            counters.events_inserted += rows.num_rows
         self.state.progress.update(provisional)
         self._marks_changed.update(provisional)
-        counters.events_inserted += len(accepted)
-        await self._settle(fetched)
+        await self._settle(planned)
 
-    async def _settle(self, fetched: list[_Fetched]) -> None:
+    async def _settle(self, planned: list[_Planned]) -> None:
         counters = self.state.counters
         breaks: list[list[Any]] = []
-        for item in fetched:
-            plan = item.plan
-            if plan is None:
-                continue
+        for item in planned:
+            plan, store_id = item.plan, item.batch.facts.store_id
             counters.duplicates_skipped += plan.duplicates
             if plan.chain_break is not None:
                 counters.chain_breaks += 1
-                assert item.batch is not None
-                breaks.append([item.batch.store_id, plan.chain_break.seq, plan.chain_break.reason])
+                breaks.append([store_id, plan.chain_break.seq, plan.chain_break.reason])
                 log.error(
                     "ingest.chain_break",
-                    store_id=item.batch.store_id,
+                    store_id=store_id,
                     seq=plan.chain_break.seq,
                     reason=plan.chain_break.reason,
                 )
             if plan.gap is not None:
                 counters.gaps_held += 1
-                assert item.batch is not None
-                await self._request_resend(item.batch.store_id, plan.gap)
+                await self._request_resend(store_id, plan.gap)
                 await item.msg.nak(delay=GAP_RETRY_DELAY_S)
             else:
                 await item.msg.ack()
@@ -466,37 +439,24 @@ class IngestWorker:
                 f"{self._db}.chain_breaks", breaks, ("store_id", "seq", "reason")
             )
 
-    def _decode(self, msg: Msg) -> _Fetched:
-        subject_store = store_of_events_subject(msg.subject)
-        try:
-            if subject_store is None:
-                raise MalformedBatch("bad_subject", msg.subject)
-            batch = decode_batch(msg.data)
-            if batch.store_id != subject_store:
-                raise MalformedBatch("subject_store_mismatch", f"{batch.store_id} on {msg.subject}")
-        except MalformedBatch as exc:
-            return _Fetched(msg=msg, poison=exc)
-        return _Fetched(msg=msg, batch=batch)
-
-    async def _dead_letter(self, poisoned: list[_Fetched]) -> None:
+    async def _dead_letter(self, poisoned: list[tuple[Msg, Poison]]) -> None:
         """Quarantine with the reason first, then term: a poison message is never lost."""
         rows = []
-        for item in poisoned:
-            assert item.poison is not None
-            headers = item.msg.headers or {}
+        for msg, poison in poisoned:
+            headers = msg.headers or {}
             rows.append(
                 [
-                    item.msg.subject,
+                    msg.subject,
                     headers.get("Nats-Msg-Id", ""),
-                    item.poison.reason,
-                    item.poison.detail[:2000],
-                    item.msg.data,
+                    poison.reason,
+                    poison.detail[:2000],
+                    msg.data,
                 ]
             )
-            log.warning("ingest.dead_letter", subject=item.msg.subject, reason=item.poison.reason)
+            log.warning("ingest.dead_letter", subject=msg.subject, reason=poison.reason)
         await self._gateway.insert(
             f"{self._db}.dead_letters", rows, ("subject", "msg_id", "reason", "detail", "payload")
         )
         self.state.counters.dead_letters += len(rows)
-        for item in poisoned:
-            await item.msg.term()
+        for msg, _ in poisoned:
+            await msg.term()

@@ -1,4 +1,10 @@
-"""GET /v1/transport/stores: per store, where the edge's log, JetStream and ClickHouse stand."""
+"""Where transport stands.
+
+GET /v1/transport/stores: per store, where the edge's log, JetStream and ClickHouse stand
+(counts rows in ClickHouse: exact, and a scan of `events`).
+GET /v1/transport/ingest: this process's ingest marks and counters, from memory (cheap
+enough to poll every fraction of a second while a backlog drains).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,11 @@ class StoreTransport(msgspec.Struct, frozen=True, kw_only=True):
     edge_reported_at: str | None
     lag: int | None  # events the edge has that ClickHouse has not
     chain_breaks: int
+
+
+class IngestMarks(msgspec.Struct, frozen=True, kw_only=True):
+    marks: dict[str, int]  # store → the last seq ingested contiguously from 1
+    counters: IngestCounters | None  # None when this process does not ingest
 
 
 class TransportReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,4 +104,14 @@ class TransportController(Controller):
             ),
             dead_letters=await dead_letter_count(gateway, database),
             ingest=ingest.state.counters if ingest else None,
+        )
+
+    @get("/ingest", summary="This process's ingest marks per store and counters (no query)")
+    async def ingest_marks(self, ingest: NamedDependency[IngestWorker | None]) -> IngestMarks:
+        if ingest is None:
+            return IngestMarks(marks={}, counters=None)
+        progress = ingest.state.progress
+        return IngestMarks(
+            marks={store_id: progress[store_id].hwm for store_id in sorted(progress)},
+            counters=ingest.state.counters,
         )

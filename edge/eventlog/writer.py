@@ -31,7 +31,7 @@ import aiosqlite
 import structlog
 
 from edge.errors import FatalError, Rejected, RetryableError, StorageUnavailable
-from protocol.envelope import GENESIS_HASH, Envelope, encode_envelope, seal
+from protocol.envelope import GENESIS_HASH, Envelope, encode_envelope, epoch_us, seal
 from protocol.events import Event, event_type_name
 
 log = structlog.get_logger(__name__)
@@ -117,10 +117,6 @@ def _insert_events(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> Non
                 f" envelope) VALUES {values}"
             )
         conn.execute(sql, [value for row in chunk for value in row])
-
-
-def _epoch_us(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
 
 
 class EventLogWriter:
@@ -357,8 +353,8 @@ class EventLogWriter:
                     seq,
                     envelope.event_id.bytes,
                     event_type_name(event),
-                    _epoch_us(envelope.occurred_at),
-                    _epoch_us(recorded_at),
+                    epoch_us(envelope.occurred_at),
+                    epoch_us(recorded_at),
                     envelope.hash,
                     encode_envelope(envelope),
                 )

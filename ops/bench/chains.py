@@ -102,7 +102,7 @@ class StoreChain:
 async def land(gateway: object, database: str, envelopes: Sequence[Envelope]) -> None:
     """Insert envelopes into `<database>.events` as the ingest does (views fire on insert)."""
     from cloud.clickhouse import ClickHouseGateway
-    from cloud.ingest.worker import event_table
+    from cloud.ingest.rows import event_table
 
     assert isinstance(gateway, ClickHouseGateway)
     await gateway.insert_arrow(f"{database}.events", event_table(envelopes))

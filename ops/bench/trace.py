@@ -30,7 +30,7 @@ def _store_rows(args: tuple[Any, int]) -> tuple[int, bytes]:
     """Worker: one store's whole history as Arrow IPC bytes of `events` rows."""
     import pyarrow as pa
 
-    from cloud.ingest.worker import event_table
+    from cloud.ingest.rows import event_table
     from ops.bench.trace_history import store_history
 
     plan, store = args

@@ -23,8 +23,8 @@ from litestar.testing import AsyncTestClient
 
 from cloud.app import create_app
 from cloud.clickhouse import ClickHouseGateway
+from cloud.ingest.rows import event_table
 from cloud.ingest.schema import create_schema
-from cloud.ingest.worker import event_table
 from cloud.settings import CloudSettings
 from cloud.trace.completeness import (
     GENEALOGY_DEPTH,
