@@ -158,9 +158,15 @@ def _view_selects(db: str) -> dict[str, tuple[str, str]]:
 
 
 # The trace tables answer point reads (a lot, a receipt, a place's hours), never scans: one
-# file per part (compact parts) instead of one per column roughly halves a read's fixed cost.
+# file per part (compact parts) instead of one per column roughly halves a read's fixed cost,
+# and small granules in small compressed blocks mean a lot's few rows are read without
+# decompressing the hundreds of kilobytes of envelopes around them (a read of 12 lots went
+# from 21 to 11 ms; the table grows by a quarter).
 _COMPACT_PARTS = "min_bytes_for_wide_part = 1099511627776, min_rows_for_wide_part = 1000000000000"
-_POINT_READS = f"index_granularity = 1024, {_COMPACT_PARTS}"
+_SMALL_BLOCKS = "min_compress_block_size = 8192, max_compress_block_size = 32768"
+_POINT_READS = (
+    f"index_granularity = 1024, index_granularity_bytes = 32768, {_SMALL_BLOCKS}, {_COMPACT_PARTS}"
+)
 
 
 def _tables(db: str) -> list[str]:
@@ -242,8 +248,11 @@ async def create_trace_schema(gateway: ClickHouseGateway, db: str) -> None:
     }
     for statement in _tables(db):
         await gateway.command(statement)
-    for table in TRACE_TABLES:  # tables made by an older version: compact from the next merge
-        await gateway.command(f"ALTER TABLE {db}.{table} MODIFY SETTING {_COMPACT_PARTS}")
+    for table in TRACE_TABLES:  # tables made by an older version: from their next merge on
+        # (a table's granule size is fixed when it is created)
+        await gateway.command(
+            f"ALTER TABLE {db}.{table} MODIFY SETTING {_COMPACT_PARTS}, {_SMALL_BLOCKS}"
+        )
     selects = _view_selects(db)
     for name, (table, select) in selects.items():
         await gateway.command(
@@ -290,18 +299,24 @@ class TraceStore:
         then the envelope columns), one per lot an event names, so every lot read shows
         up (at least with the event linking it)."""
         links = f"{self._db}.trace_lot_links"
-        # Each hop follows the links of the previous one, keeping its direction.
-        frontier = "{steps:Array(Tuple(String, String, String))}"
-        reached: list[str] = []
-        for _ in range(hops):
-            frontier = (
+        # The (lot, direction) keys whose links make each hop: the starting lots, then the
+        # lots the hop before reached, keeping its direction. One read of the links table
+        # per hop, and one read of the index for every lot reached.
+        keys = ["{steps:Array(Tuple(String, String, String))}"]
+        for _ in range(1, hops):
+            keys.append(
                 f"(SELECT to_gtin, to_lot, direction FROM {links}"
-                f" WHERE (gtin, lot, direction) IN {frontier})"
+                f" WHERE (gtin, lot, direction) IN {keys[-1]})"
             )
-            reached.append(f" OR (gtin, lot) IN (SELECT to_gtin, to_lot FROM {frontier})")
+        reached = " OR ".join(f"(gtin, lot, direction) IN {k}" for k in keys)
         return await self._gateway.rows(
             f"SELECT gtin, lot, {_ENVELOPE_COLUMNS} FROM {self._db}.trace_lot_index"
-            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}" + "".join(reached),
+            " WHERE (gtin, lot) IN {lots:Array(Tuple(String, String))}"
+            + (
+                f" OR (gtin, lot) IN (SELECT to_gtin, to_lot FROM {links} WHERE {reached})"
+                if hops
+                else ""
+            ),
             {
                 "lots": sorted({*up, *down}),
                 "steps": sorted(
