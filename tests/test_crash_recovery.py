@@ -199,11 +199,12 @@ async def test_kill_edge_cloud_and_nats_at_random_moments(
                 f" cloud {landing(cloud_url, api_token)}"
             ) from None
         # The cheap view from the ingest's memory says the same.
-        ingest = httpx.get(
-            f"{cloud_url}/v1/transport/ingest",
-            headers={"Authorization": f"Bearer {api_token}"},
-            timeout=5,
-        ).json()
+        async with httpx.AsyncClient(timeout=5) as client:
+            answer = await client.get(
+                f"{cloud_url}/v1/transport/ingest",
+                headers={"Authorization": f"Bearer {api_token}"},
+            )
+        ingest = answer.json()
         assert ingest["marks"][STORE] == last_seq
         assert ingest["counters"]["events_inserted"] <= last_seq  # this process's share
     finally:
