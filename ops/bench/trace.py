@@ -45,13 +45,12 @@ def _store_rows(args: tuple[Any, int]) -> tuple[int, bytes]:
 async def _run(
     events: int, traces: int, reports: int, workers: int, data_dir: Path
 ) -> dict[str, Any]:
-    import pyarrow as pa
 
     from cloud.clickhouse import ClickHouseGateway
     from cloud.ingest.schema import create_schema
     from cloud.trace.evidence import verify_report
     from cloud.trace.service import TraceService
-    from cloud.trace.store import TraceStore, compact_trace_tables, create_trace_schema
+    from cloud.trace.store import TraceStore, create_trace_schema
     from ops.bench.trace_history import START, HistoryPlan
 
     plan = HistoryPlan.for_events(events)
@@ -60,26 +59,20 @@ async def _run(
     try:
         await create_schema(gateway, db)
         await create_trace_schema(gateway, db)
-        started = time.perf_counter()
-        landed = 0
-        ctx = multiprocessing.get_context("spawn")
-        with (
-            ctx.Pool(workers) as pool,
-            click.progressbar(
-                length=plan.stores, label="generating and landing stores", file=sys.stderr
-            ) as bar,
-        ):
-            for rows, ipc in pool.imap_unordered(
-                _store_rows, [(plan, s) for s in range(plan.stores)]
-            ):
-                table = pa.ipc.open_stream(ipc).read_all()
-                await gateway.insert_arrow(f"{db}.events", table)
-                landed += rows
-                bar.update(1)
-        load_s = time.perf_counter() - started
-        started = time.perf_counter()
-        await compact_trace_tables(gateway, db)
-        compact_s = time.perf_counter() - started
+        history = await _history_on_disk(gateway, db)
+        if history is None:
+            landed, load_s, compact_s = await _generate(gateway, db, plan, workers)
+            await gateway.command(f"CREATE TABLE {db}.bench_history (events UInt64) ENGINE = Log")
+            await gateway.insert(f"{db}.bench_history", [[events]], ["events"])
+        elif history == events:
+            # The same history again (a kept --data-dir): time the traces only.
+            (landed,) = (await gateway.rows(f"SELECT count() FROM {db}.events"))[0]
+            load_s = compact_s = 0.0
+        else:
+            raise click.UsageError(
+                f"{data_dir} holds a history of {history} events, not {events}:"
+                " pass the same --events, or an empty directory"
+            )
         (lots,) = (await gateway.rows(f"SELECT uniq(gtin, lot) FROM {db}.trace_lot_index"))[0]
 
         service = TraceService(TraceStore(gateway, db))
@@ -132,6 +125,50 @@ async def _run(
         gateway.close()
 
 
+async def _history_on_disk(gateway: Any, db: str) -> int | None:
+    """The --events of a complete history already in the data dir; None if there is none.
+    Raises for a directory holding events but no record of a finished load."""
+    tables = {
+        str(name)
+        for (name,) in await gateway.rows(
+            "SELECT name FROM system.tables WHERE database = {db:String}", {"db": db}
+        )
+    }
+    if "bench_history" in tables:
+        return int((await gateway.rows(f"SELECT max(events) FROM {db}.bench_history"))[0][0])
+    if (await gateway.rows(f"SELECT count() FROM {db}.events"))[0][0]:
+        raise click.UsageError("the data dir holds an unfinished history: use an empty one")
+    return None
+
+
+async def _generate(gateway: Any, db: str, plan: Any, workers: int) -> tuple[int, float, float]:
+    """Generate and land the history in parallel processes, then compact the trace tables:
+    (events landed, seconds to land, seconds to compact)."""
+    import pyarrow as pa
+
+    from cloud.trace.store import compact_trace_tables
+
+    started = time.perf_counter()
+    landed = 0
+    ctx = multiprocessing.get_context("spawn")
+    with (
+        ctx.Pool(workers) as pool,
+        click.progressbar(
+            length=plan.stores, label="generating and landing stores", file=sys.stderr
+        ) as bar,
+    ):
+        for rows, ipc in pool.imap_unordered(_store_rows, [(plan, s) for s in range(plan.stores)]):
+            table = pa.ipc.open_stream(ipc).read_all()
+            await gateway.insert_arrow(f"{db}.events", table)
+            landed += rows
+            bar.update(1)
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    await compact_trace_tables(gateway, db)
+    compact_s = time.perf_counter() - started
+    return landed, load_s, compact_s
+
+
 @click.command()
 @click.option("--events", default=1_000_000, show_default=True, help="Size of the history.")
 @click.option("--traces", default=1000, show_default=True, help="Random lot traces to time.")
@@ -143,7 +180,8 @@ async def _run(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Embedded ClickHouse directory (default: a temporary one, removed after).",
+    help="Embedded ClickHouse directory, kept (default: a temporary one, removed after);"
+    " run again with the same --events to time traces on the history already there.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures.")
 def trace(
