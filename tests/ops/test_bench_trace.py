@@ -11,8 +11,11 @@ from pathlib import Path
 
 def bench_trace(data_dir: Path, events: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ops", "bench", "trace", "--events", str(events), "--traces", "5"]
-        + ["--reports", "1", "--workers", "1", "--data-dir", str(data_dir), "--json"],
+        [
+            *(sys.executable, "-m", "ops", "bench", "trace", "--events", str(events)),
+            *("--traces", "5", "--reports", "1", "--workers", "1"),
+            *("--data-dir", str(data_dir), "--json"),
+        ],
         capture_output=True,
         text=True,
         timeout=180,
