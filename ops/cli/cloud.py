@@ -33,7 +33,10 @@ def cloud() -> None:
 
     Settings come from JXC_* environment variables: JXC_CLICKHOUSE_URL (default the embedded
     engine chdb:///<JXC_HOME>/cloud/chdb; http(s)://… for a real server), JXC_CLICKHOUSE_DATABASE,
-    JXC_NATS_URL, JXC_CLOUD_HOST, JXC_CLOUD_PORT, JXC_CLOUD_API_TOKEN, JXC_INGEST_ENABLED.
+    JXC_NATS_URL, JXC_CLOUD_HOST, JXC_CLOUD_PORT, JXC_CLOUD_API_TOKEN, JXC_INGEST_ENABLED;
+    ingest tuning: JXC_INGEST_PARTITIONS (e.g. 0-3), JXC_INGEST_FETCH_BATCH,
+    JXC_INGEST_ACK_WAIT_S, JXC_INGEST_PREPARE_WORKERS (processes that decode and verify large
+    fetches; default cores - 2), JXC_INGEST_PREPARE_MIN_BYTES.
     """
 
 

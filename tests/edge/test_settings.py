@@ -52,6 +52,8 @@ def test_cloud_defaults_use_embedded_clickhouse_under_home(tmp_path: Path) -> No
     assert settings.api_token is None
     server = CloudSettings.from_env({"JXC_CLICKHOUSE_URL": "http://127.0.0.1:8123"})
     assert server.clickhouse_url == "http://127.0.0.1:8123"
+    pooled = CloudSettings.from_env({"JXC_INGEST_PREPARE_WORKERS": "3"})
+    assert pooled.ingest_prepare_workers == 3
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,9 @@ def test_cloud_defaults_use_embedded_clickhouse_under_home(tmp_path: Path) -> No
         {"JXC_CLICKHOUSE_URL": "mysql://x"},
         {"JXC_CLICKHOUSE_DATABASE": "jxc; DROP"},
         {"JXC_CLOUD_PORT": "-"},
+        {"JXC_INGEST_PREPARE_WORKERS": "-1"},
+        {"JXC_INGEST_PREPARE_WORKERS": "two"},
+        {"JXC_INGEST_PREPARE_MIN_BYTES": "-5"},
     ],
 )
 def test_bad_cloud_settings_fail_fast(env: dict[str, str]) -> None:
