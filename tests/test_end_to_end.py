@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from cloud.clickhouse import ClickHouseGateway
+from cloud.errors import ClickHouseUnavailable
 from cloud.ingest.worker import IngestWorker
 from cloud.transport.store import dead_letter_count
 from edge.app import create_app
@@ -154,3 +155,29 @@ async def test_garbage_on_the_events_subject_is_dead_lettered_not_fatal(
     assert sorted(r[0] for r in rows) == sorted(
         ["undecodable_batch", "undecodable_batch", "subject_store_mismatch"]
     )
+
+
+async def test_a_fetch_that_cannot_be_settled_comes_back_after_the_worker_restarts(
+    nats_server: LocalServer,
+    clickhouse: ClickHouseGateway,
+    ch_database: str,
+    eventually,  # type: ignore[no-untyped-def]
+    ingest_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    """The quarantine table is gone when poison arrives: applying the fetch fails (beside the
+    next fetch, since fetches are prepared and applied overlapped), the worker restarts and
+    recreates its schema, and the poison, never acked, is quarantined on redelivery."""
+    async with ingest_worker(ack_wait_s=1.0) as worker:
+        await clickhouse.command(f"DROP TABLE {ch_database}.dead_letters")
+        nc = await nats.connect(nats_server.url)
+        await nc.jetstream().publish(events_subject(STORE), b"not msgpack at all \xff")
+        await nc.close()
+
+        async def quarantined() -> bool:
+            try:
+                return await dead_letter_count(clickhouse, ch_database) == 1
+            except ClickHouseUnavailable:  # the table is not back yet
+                return False
+
+        await eventually(quarantined, timeout_s=30, what="poison quarantined after the restart")
+        assert worker.state.counters.dead_letters == 1

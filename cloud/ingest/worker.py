@@ -264,6 +264,13 @@ class IngestWorker:
         applying: asyncio.Task[None] | None = None
         try:
             async for msgs in self._fetches(js, lease, partition):
+                if not msgs:
+                    if applying is not None and applying.done():
+                        # A failed apply surfaces now, not at the next message: the worker
+                        # restarts, and the fetch it could not settle comes back.
+                        await applying
+                        applying = None
+                    continue
                 prepared = await self._prepare(msgs)
                 if applying is not None:
                     await applying
@@ -282,7 +289,8 @@ class IngestWorker:
     async def _fetches(
         self, js: JetStreamContext, lease: _Lease, partition: int
     ) -> AsyncIterator[list[Msg]]:
-        """The partition's fetches, while this worker holds its lease."""
+        """The partition's fetches, while this worker holds its lease; an empty one each time a
+        fetch times out with nothing."""
         held = False
         while True:
             if not lease.held:
@@ -304,6 +312,7 @@ class IngestWorker:
             try:
                 msgs = await sub.fetch(self._fetch_batch, timeout=min(1.0, self._lease_ttl_s / 4))
             except (nats.errors.TimeoutError, TimeoutError):
+                yield []  # nothing came: the caller looks at the fetch it is applying
                 continue
             except (nats.errors.Error, OSError) as exc:  # connection trouble: nats reconnects
                 log.warning("ingest.fetch_failed", partition=partition, error=repr(exc))
