@@ -338,6 +338,7 @@ def run_demo(
             "edge_openapi": f"{edge_url}/schema",
             "edge_status": f"{edge_url}/v1/status",
             "cloud_transport": f"{cloud_url}/v1/transport/stores",
+            "cloud_ingest": f"{cloud_url}/v1/transport/ingest",
             "cloud_redeem_flags": f"{cloud_url}/v1/redeem/flags",
             "edge_2_status": f"{edge_2_url}/v1/status",
             "nats_monitor": f"http://127.0.0.1:{_monitor_port(folder)}/jsz?streams=1",
