@@ -67,6 +67,18 @@ LEASE_BUCKET = "JXC_INGEST_LEASES"
 _RECOVERABLE = (ClickHouseUnavailable, nats.errors.Error, OSError, TimeoutError)
 
 
+def _stop_if_cancelled() -> None:
+    """Re-raise a cancellation that was swallowed on its way.
+
+    Python 3.11's asyncio.wait_for (inside nats-py's requests and fetches) returns the result
+    instead of raising when a cancellation arrives just as its result does; the request stays
+    recorded on the task. A loop that would otherwise run on (renewing a lease nobody holds,
+    fetching for a worker being stopped) checks it at each turn."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 @dataclass(slots=True)
 class IngestCounters:
     messages: int = 0
@@ -128,14 +140,19 @@ class _Lease:
         let it lapse). A failed renewal means it is lost: the loop sees `held` turn false."""
         while True:
             await asyncio.sleep(self._ttl_s / 4)
+            _stop_if_cancelled()
             revision = self._revision
             if revision is None:
                 continue
             try:
-                self._revision = await self._kv.update(self._key, self._owner, last=revision)
+                renewed = await self._kv.update(self._key, self._owner, last=revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.errors.Error, OSError):
                 self._revision = None
                 continue
+            _stop_if_cancelled()
+            if self._revision is None:
+                continue  # released while renewing: the renewal must not revive it
+            self._revision = renewed
             self._renewed_at = time.monotonic()
 
     async def release(self) -> None:
@@ -208,6 +225,7 @@ class IngestWorker:
         delay = 0.5
         try:
             while True:
+                _stop_if_cancelled()
                 try:
                     await self._run_once()
                 except* _RECOVERABLE as failure:
@@ -293,6 +311,7 @@ class IngestWorker:
         fetch times out with nothing."""
         held = False
         while True:
+            _stop_if_cancelled()
             if not lease.held:
                 if held:
                     log.error("ingest.partition_lost", partition=partition, worker=self.worker_id)
@@ -326,6 +345,7 @@ class IngestWorker:
         rounds = 0
         while True:
             await asyncio.sleep(self._marks_every_s)
+            _stop_if_cancelled()
             rounds += 1
             heartbeat = rounds % max(1, round(5 / self._marks_every_s)) == 0
             stores = set(self.state.progress) if heartbeat else set(self._marks_changed)
