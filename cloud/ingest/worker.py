@@ -225,7 +225,8 @@ class IngestWorker:
         delay = 0.5
         try:
             while True:
-                _stop_if_cancelled()
+                # (no _stop_if_cancelled here: the TaskGroup in _run_once cancels this task
+                # when a partition fails, and Python 3.11 does not always take that back)
                 try:
                     await self._run_once()
                 except* _RECOVERABLE as failure:
