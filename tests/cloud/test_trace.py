@@ -379,6 +379,14 @@ async def test_container_and_receipt_traces(landed_history: TraceService) -> Non
         await landed_history.trace_lot(RAW, "NOPE", NOW)
 
 
+def till_source(seq: int) -> EventSource:
+    """Where a sale at till pos-1 of store s-a was recorded."""
+    return EventSource(
+        store_id="s-a", seq=seq, event_id=uuid.uuid4(), occurred_at=T0, device_id="pos-1",
+        operator_id="cashier-1",
+    )  # fmt: skip
+
+
 def test_two_lines_of_one_lot_in_one_sale_stay_two_records() -> None:
     sale = SaleRecorded(
         sale_id="S-9",
@@ -390,10 +398,7 @@ def test_two_lines_of_one_lot_in_one_sale_stay_two_records() -> None:
         ),
         total_fen=3870,
     )
-    source = EventSource(
-        store_id="s-a", seq=7, event_id=uuid.uuid4(), occurred_at=T0, device_id="pos-1",
-        operator_id="cashier-1",
-    )  # fmt: skip
+    source = till_source(seq=7)
     once = records_of(source, sale)
     # The same event reached by two genealogy paths is one copy; its two lines stay two.
     kept = dedupe_records([*once, *records_of(source, sale)])
@@ -736,10 +741,7 @@ def test_items_sold_by_weight_are_exported_in_kilograms() -> None:
         ),
         total_fen=3684,
     )
-    source = EventSource(
-        store_id="s-a", seq=9, event_id=uuid.uuid4(), occurred_at=T0, device_id="pos-1",
-        operator_id="cashier-1",
-    )  # fmt: skip
+    source = till_source(seq=9)
     records = records_of(source, sale)
     assert weighed_gtins_of(records) == {RAW}
     document = epcis_document(records, created_at=NOW, weighed_gtins=weighed_gtins_of(records))

@@ -46,16 +46,7 @@ from protocol.trace_events import ChainCheckpointSigned, CheckpointKeyAnnounced
 
 STORE = "s1"
 BASS = Item(gtin="06901234567892", name="鲈鱼 sea bass", price_fen=3990, unit="kg")
-
-
-@pytest.fixture
-async def store_db(tmp_path: Path) -> Path:
-    db = tmp_path / "store.db"
-    await (await open_database(db)).close()
-    await record_item_master(
-        db, store_id=STORE, items=(BASS,), clock=utc_now, new_event_id=random_event_id
-    )
-    return db
+# The `store_db` fixture (tests/edge/conftest.py) is a migrated log of store s1 with this item.
 
 
 def settings_for(db: Path, **options: object) -> EdgeSettings:
