@@ -142,6 +142,7 @@ async def test_garbage_on_the_events_subject_is_dead_lettered_not_fatal(
 
         await eventually(quarantined, what="poison in dead_letters")
         assert worker.state.counters.dead_letters == len(poison)
+        assert worker.state.counters.messages >= len(poison)
 
         # The worker is still alive and ingests real events afterwards.
         async with running_edge(db, token, url) as client:

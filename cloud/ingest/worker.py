@@ -398,18 +398,14 @@ class IngestWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def handle(self, msgs: list[Msg]) -> None:
-        """Process one fetch: see the module docstring for the order of effects."""
-        counters = self.state.counters
-        counters.messages += len(msgs)
-        await self._apply(msgs, await self._prepare(msgs))
-
     async def _prepare(self, msgs: list[Msg]) -> list[PreparedBatch | Poison]:
         return await self._pool.prepare([(msg.subject, msg.data) for msg in msgs])
 
     async def _apply(self, msgs: list[Msg], prepared: list[PreparedBatch | Poison]) -> None:
-        """Plan against the marks, insert, then move the marks and ack (in fetch order)."""
+        """Plan a prepared fetch against the marks, insert, then move the marks and ack: see
+        the module docstring for the order of effects."""
         counters = self.state.counters
+        counters.messages += len(msgs)
         poisoned = [(m, p) for m, p in zip(msgs, prepared, strict=True) if isinstance(p, Poison)]
         if poisoned:
             await self._dead_letter(poisoned)
