@@ -25,11 +25,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 import structlog
 
-from cloud.ingest.rows import Poison, PreparedBatch, prepare_messages
+from cloud.ingest.rows import Prepared, prepare_messages
 
 log = structlog.get_logger(__name__)
-
-Prepared = PreparedBatch | Poison
 
 
 class PreparePool:

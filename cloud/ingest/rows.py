@@ -49,7 +49,11 @@ class Poison:
     detail: str = ""
 
 
-def prepare_message(subject: str, data: bytes) -> PreparedBatch | Poison:
+# What preparing a message gives: its rows and facts, or why it is poison.
+Prepared = PreparedBatch | Poison
+
+
+def prepare_message(subject: str, data: bytes) -> Prepared:
     """Decode and check one message; never raises for bad input."""
     subject_store = store_of_events_subject(subject)
     try:
@@ -63,7 +67,7 @@ def prepare_message(subject: str, data: bytes) -> PreparedBatch | Poison:
     return prepare_batch(batch)
 
 
-def prepare_messages(messages: Sequence[tuple[str, bytes]]) -> list[PreparedBatch | Poison]:
+def prepare_messages(messages: Sequence[tuple[str, bytes]]) -> list[Prepared]:
     """`prepare_message` over a slice of a fetch: one call per pool worker, not per message."""
     return [prepare_message(subject, data) for subject, data in messages]
 

@@ -36,7 +36,7 @@ from cloud.clickhouse import ClickHouseGateway
 from cloud.errors import ClickHouseUnavailable
 from cloud.ingest.domain import IngestPlan, StoreProgress, plan_batch
 from cloud.ingest.pool import PreparePool
-from cloud.ingest.rows import Poison, PreparedBatch
+from cloud.ingest.rows import Poison, Prepared, PreparedBatch
 from cloud.ingest.schema import create_schema
 from cloud.ingest.stream import EVENTS_STREAM, ensure_events_stream, ensure_ingest_consumer
 from protocol.errors import ProtocolError
@@ -398,10 +398,10 @@ class IngestWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _prepare(self, msgs: list[Msg]) -> list[PreparedBatch | Poison]:
+    async def _prepare(self, msgs: list[Msg]) -> list[Prepared]:
         return await self._pool.prepare([(msg.subject, msg.data) for msg in msgs])
 
-    async def _apply(self, msgs: list[Msg], prepared: list[PreparedBatch | Poison]) -> None:
+    async def _apply(self, msgs: list[Msg], prepared: list[Prepared]) -> None:
         """Plan a prepared fetch against the marks, insert, then move the marks and ack: see
         the module docstring for the order of effects."""
         counters = self.state.counters

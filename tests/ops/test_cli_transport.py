@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ops import services as local
@@ -49,6 +50,15 @@ def test_transport_status_reads_the_cloud(tmp_path: Path, nats_server: local.Loc
         refused = jxc("transport", "status", "--token", "wrong", env=env)
         assert refused.returncode == 1
         assert "401" in refused.stderr
+        # The ingest's marks from memory: the same token, the same refusal without it.
+        ingest_url = f"http://127.0.0.1:{port}/v1/transport/ingest"
+        marks = httpx.get(ingest_url, headers={"Authorization": "Bearer jxca_test_token"})
+        assert marks.status_code == 200
+        assert marks.json()["marks"] == {}
+        assert marks.json()["counters"]["dead_letters"] == 0
+        assert httpx.get(ingest_url).status_code == 401
+        wrong = httpx.get(ingest_url, headers={"Authorization": "Bearer wrong"})
+        assert wrong.status_code == 401
     finally:
         cloud.terminate()
         cloud.wait(timeout=20)
