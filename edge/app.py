@@ -28,7 +28,7 @@ from edge.coldchain.domain import excursion_hold_reason
 from edge.coldchain.runtime import ColdChainRuntime
 from edge.errors import EdgeError
 from edge.eventlog.database import open_database
-from edge.eventlog.writer import EventLogWriter
+from edge.eventlog.writer import EventLogWriter, WriterStatus
 from edge.evidence.checkpointer import Checkpointer, start_checkpointer
 from edge.holds.api import HoldController
 from edge.holds.service import HoldService
@@ -48,6 +48,7 @@ from edge.relay.outbox_relay import OutboxRelay, RelayStatus, RelayTuning
 from edge.scan.api import ScanController, scan_route
 from edge.scan.service import ScanService
 from edge.settings import EdgeSettings
+from edge.telemetry import LatencyHistogram, LatencySnapshot, LatencySummary
 from edge.terminals.auth import TerminalTokenMiddleware
 from edge.terminals.pos_routes import PosFastPath
 from edge.terminals.store import TerminalAuthenticator
@@ -72,6 +73,8 @@ class EdgeRuntime:
         self.checkpointer: Checkpointer | None = None
         self.recall_downlink: RecallDownlink | None = None
         self._recall_task: asyncio.Task[None] | None = None
+        # The POS hot routes' answer times (edge/terminals/pos_routes.py), by path.
+        self.pos_answer_time: dict[str, LatencyHistogram] = {}
 
     async def start(self) -> None:
         settings = self.settings
@@ -221,22 +224,38 @@ class EdgeRuntime:
 
 
 class EdgeStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The event log's position, the relay's, and how long the edge's own work takes:
+    `pos` per hot route (the edge's share of a terminal's wait), `writer` per commit and per
+    fact. `histograms` are the same timings as cumulative counts (edge/telemetry.py): two
+    readings subtract into the distribution of the time between them."""
+
     store_id: str
     last_seq: int
     outbox_pending: int
     relay: RelayStatus | None
     items: int
+    writer: WriterStatus
+    pos: dict[str, LatencySummary]
+    histograms: dict[str, LatencySnapshot]
 
 
-@get("/v1/status", tags=["ops"], summary="Event log and relay position")
+@get("/v1/status", tags=["ops"], summary="Event log and relay position, edge timings")
 async def edge_status(runtime: NamedDependency[EdgeRuntime]) -> EdgeStatus:
     last_seq, pending = await runtime.log_position()
+    pos = {path: h.snapshot() for path, h in runtime.pos_answer_time.items()}
+    writer = runtime.writer.histograms()
     return EdgeStatus(
         store_id=runtime.settings.store_id,
         last_seq=last_seq,
         outbox_pending=pending,
         relay=runtime.relay.status if runtime.relay else None,
         items=len(runtime.catalog),
+        writer=runtime.writer.status(),
+        pos={path: snapshot.summary() for path, snapshot in pos.items()},
+        histograms={
+            **{f"pos {path}": snapshot for path, snapshot in pos.items()},
+            **{f"writer {name}": snapshot for name, snapshot in writer.items()},
+        },
     )
 
 
@@ -295,7 +314,7 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
         openapi_config=OpenAPIConfig(title="jxc store edge", version="1", path="/schema"),
     )
     # POS hot routes answered ahead of Litestar's router (edge/terminals/pos_routes.py).
-    app.asgi_handler = PosFastPath(
+    fast_path = app.asgi_handler = PosFastPath(
         app.asgi_handler,
         routes={
             "/v1/scans": scan_route(lambda: runtime.scan_service),
@@ -303,4 +322,5 @@ def create_app(settings: EdgeSettings, *, clock: Clock = utc_now) -> Litestar:
         },
         authenticator=lambda: getattr(runtime, "terminal_authenticator", None),
     )
+    runtime.pos_answer_time = fast_path.answer_time
     return app

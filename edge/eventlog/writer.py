@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
+import msgspec
 import structlog
 
 from edge.errors import FatalError, Rejected, RetryableError, StorageUnavailable
+from edge.telemetry import LatencyHistogram, LatencySnapshot, LatencySummary
 from protocol.envelope import GENESIS_HASH, Envelope, encode_envelope, epoch_us, seal
 from protocol.events import Event, event_type_name
 
@@ -91,6 +94,25 @@ class _Plan:
     sealed: list[tuple[tuple[Envelope, ...], list[tuple[Any, ...]]] | None]
 
 
+class WriterStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What the writer has done since start, and how long it took (edge/telemetry.py).
+
+    `commit` is one transaction, from taking a batch off the queue to handing its outcomes
+    back (sealing, the hop to SQLite's thread, the statements, the fsync); `fact_wait` is
+    what each caller waited, from queueing its fact to its being durable (queue + commit).
+    """
+
+    commits: int
+    facts: int
+    events: int
+    rejected: int
+    queued: int
+    queued_max: int
+    facts_per_commit: float
+    commit: LatencySummary
+    fact_wait: LatencySummary
+
+
 _STOP = object()
 _HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 _INSERT_EVENT = (
@@ -141,6 +163,12 @@ class EventLogWriter:
         self._closing = False
         # (seq, hash) of the last event this writer committed; None: unknown, read it.
         self._head: tuple[int, bytes] | None = None
+        self.commit_time = LatencyHistogram()
+        self.fact_wait = LatencyHistogram()
+        self._facts = 0
+        self._events = 0
+        self._rejected = 0
+        self._queued_max = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"eventlog-writer:{self._store_id}")
@@ -156,7 +184,29 @@ class EventLogWriter:
 
     async def record(self, fact: Fact) -> tuple[Envelope, ...]:
         """Commit a fact; returns its sealed envelopes once they are durable."""
-        return await self._submit(_Job(fact=fact, future=self._new_future()))  # type: ignore[no-any-return]
+        queued_at = time.perf_counter()
+        try:
+            return await self._submit(_Job(fact=fact, future=self._new_future()))  # type: ignore[no-any-return]
+        finally:
+            self.fact_wait.record(time.perf_counter() - queued_at)
+
+    def status(self) -> WriterStatus:
+        commits = self.commit_time.count
+        return WriterStatus(
+            commits=commits,
+            facts=self._facts,
+            events=self._events,
+            rejected=self._rejected,
+            queued=self._queue.qsize(),
+            queued_max=self._queued_max,
+            facts_per_commit=round(self._facts / commits, 2) if commits else 0.0,
+            commit=self.commit_time.snapshot().summary(),
+            fact_wait=self.fact_wait.snapshot().summary(),
+        )
+
+    def histograms(self) -> dict[str, LatencySnapshot]:
+        """The writer's cumulative histograms, by name (for diffing two readings)."""
+        return {"commit": self.commit_time.snapshot(), "fact_wait": self.fact_wait.snapshot()}
 
     async def acknowledge_published(self, up_to_seq: int) -> None:
         """JetStream stored every event up to `up_to_seq`: drop them from the outbox."""
@@ -174,6 +224,7 @@ class EventLogWriter:
         if self._closing or self._task is None:
             raise RetryableError("the event log is not accepting writes (shutting down)")
         await self._queue.put(job)
+        self._queued_max = max(self._queued_max, self._queue.qsize())
         return await job.future
 
     async def _run(self) -> None:
@@ -198,6 +249,7 @@ class EventLogWriter:
 
     async def _commit(self, jobs: list[_Job]) -> None:
         conn = self._conn
+        started = time.perf_counter()
         recorded_at = self._clock()
         try:
             if any(job.fact is not None and job.fact.check is not None for job in jobs):
@@ -219,12 +271,17 @@ class EventLogWriter:
                     job.future.set_exception(StorageUnavailable(f"event log commit failed: {exc}"))
             return
         for job, outcome in zip(jobs, batch.outcomes, strict=True):
+            if job.fact is not None:
+                self._facts += 1
+                self._rejected += isinstance(outcome, BaseException)
             if job.future.done():  # the caller went away (request cancelled)
                 continue
             if isinstance(outcome, BaseException):
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+        self._events += len(batch.rows)
+        self.commit_time.record(time.perf_counter() - started)
         if batch.rows and self._on_commit is not None:
             self._on_commit(last_seq)
 

@@ -139,3 +139,27 @@ async def test_a_body_in_several_chunks_is_read_whole(edge, store_db: Path) -> N
     assert sent[0]["status"] == 200
     assert b'"verdict":"allow"' in sent[1]["body"]
     assert counts(store_db)[0] == 3  # item master, the first scan, this one
+
+
+async def test_the_edge_reports_its_own_timings(edge, store_db: Path) -> None:  # type: ignore[no-untyped-def]
+    """/v1/status: the short path's answers are timed per route (Litestar's are not: the first
+    call and the 400 below), and the writer counts every fact and commit it made."""
+    client, _, _ = edge
+    for _ in range(5):
+        assert (await client.post("/v1/scans", json={"code": "6901234567892"})).status_code == 200
+    for n in range(3):
+        answer = await client.post("/v1/redemptions", json={"code": "NOPE9", "client_id": f"t{n}"})
+        assert answer.status_code == 200
+    assert (await client.post("/v1/scans", content=b"not json")).status_code == 400
+    status = (await client.get("/v1/status")).json()
+    scans, redemptions = status["pos"]["/v1/scans"], status["pos"]["/v1/redemptions"]
+    assert (scans["count"], redemptions["count"]) == (4, 3)
+    assert 0 < scans["p50_ms"] <= scans["p99_ms"] <= scans["max_ms"] * 1.1 + 0.001
+    writer = status["writer"]
+    events, _ = counts(store_db)
+    assert writer["events"] == events - 1  # all but the item master, loaded before the edge ran
+    assert writer["facts"] == 8 and writer["rejected"] == 0
+    assert writer["commit"]["count"] == writer["commits"] >= 1
+    assert writer["fact_wait"]["count"] == 8
+    histogram = status["histograms"]["pos /v1/redemptions"]
+    assert sum(count for _, count in histogram["buckets"]) == histogram["count"] == 3
