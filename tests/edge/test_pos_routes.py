@@ -158,7 +158,7 @@ async def test_the_edge_reports_its_own_timings(edge, store_db: Path) -> None:  
     writer = status["writer"]
     events, _ = counts(store_db)
     assert writer["events"] == events - 1  # all but the item master, loaded before the edge ran
-    assert writer["facts"] == 8 and writer["rejected"] == 0
+    assert (writer["facts"], writer["rejected"]) == (8, 0)
     assert writer["commit"]["count"] == writer["commits"] >= 1
     assert writer["fact_wait"]["count"] == 8
     histogram = status["histograms"]["pos /v1/redemptions"]
