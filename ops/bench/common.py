@@ -17,10 +17,12 @@ import asyncio
 import collections
 import gc
 import multiprocessing
+import os
 import subprocess
 import time
 from collections.abc import Sequence
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -273,24 +275,106 @@ def run_load(
     connections: int,
     keep_payload: bool = False,
     warmups: Sequence[Sequence[bytes]] | None = None,
+    probe: EdgeProbe | None = None,
 ) -> tuple[list[Answer], float]:
     """One load generator process per schedule, each at rate/len(schedules): first a second
     of warm-up at a quarter of the rate (its own requests, or the schedule's first ones),
     then the measured run. All answers of the measured run (`Answer.index` indexes the
-    schedule that sent it, in the order given) and its wall time."""
+    schedule that sent it, in the order given) and its wall time. A `probe` reads the edge
+    just before and just after the measured run."""
     clients = len(schedules)
     share = rate / clients
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(clients) as pool:
         warm = warmups if warmups is not None else schedules
         pool.map(_run_client, [(port, w, share / 4, 1.0, connections, False) for w in warm])
+        if probe is not None:
+            probe.before()
         started = time.perf_counter()
         results = pool.map(
             _run_client,
             [(port, s, share, duration, connections, keep_payload) for s in schedules],
         )
         elapsed = time.perf_counter() - started
+        if probe is not None:
+            probe.after()
     for client, answers in enumerate(results):
         for answer in answers:
             answer.client = client
     return [answer for answers in results for answer in answers], elapsed
+
+
+class EdgeProbe:
+    """The edge's own account of a measured run, to say where the time went: its timings
+    (GET /v1/status histograms, subtracted across the run: edge/telemetry.py) and its CPU
+    time (Linux /proc; left out where there is none).
+
+    `figures(route, requests)` gives: the edge's own answer time for `route` (p50/p99, from
+    the request reaching the edge to its answer: what is left of a terminal's latency is the
+    server, the kernel and the load generator), the event log's commit time and facts per
+    commit, and the edge process's CPU per request (all its threads).
+    """
+
+    def __init__(self, port: int, token: str, pid: int) -> None:
+        self._url = f"http://127.0.0.1:{port}/v1/status"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._pid = pid
+        self._readings: list[tuple[dict[str, Any], float | None]] = []
+
+    def before(self) -> None:
+        self._readings = [self._read()]
+
+    def after(self) -> None:
+        self._readings.append(self._read())
+
+    def _read(self) -> tuple[dict[str, Any], float | None]:
+        import httpx
+
+        response = httpx.get(self._url, headers=self._headers, timeout=10)
+        response.raise_for_status()
+        return response.json(), process_cpu_s(self._pid)
+
+    def figures(self, route: str, requests: int) -> dict[str, float | None]:
+        if len(self._readings) != 2:
+            raise click.ClickException("the edge was not read before and after the run")
+        (first, cpu_first), (last, cpu_last) = self._readings
+        cpu = None if cpu_first is None or cpu_last is None else cpu_last - cpu_first
+        return edge_figures(first, last, route=route, requests=requests, cpu_s=cpu)
+
+
+def edge_figures(
+    first: dict[str, Any], last: dict[str, Any], *, route: str, requests: int, cpu_s: float | None
+) -> dict[str, float | None]:
+    """`EdgeProbe.figures` from two GET /v1/status answers and the CPU seconds between."""
+    import msgspec
+
+    from edge.telemetry import LatencySnapshot
+
+    def during(name: str) -> LatencySnapshot:
+        earlier = msgspec.convert(first["histograms"][name], LatencySnapshot)
+        return msgspec.convert(last["histograms"][name], LatencySnapshot).since(earlier)
+
+    answers, commits = during(f"pos {route}"), during("writer commit")
+    facts = last["writer"]["facts"] - first["writer"]["facts"]
+    return {
+        "edge_p50_ms": round(answers.quantile_ms(0.50), 2),
+        "edge_p99_ms": round(answers.quantile_ms(0.99), 2),
+        "commit_p50_ms": round(commits.quantile_ms(0.50), 2),
+        "commit_p99_ms": round(commits.quantile_ms(0.99), 2),
+        "facts_per_commit": round(facts / commits.count, 2) if commits.count else 0.0,
+        "edge_cpu_us_per_request": (
+            round(cpu_s / requests * 1e6, 1) if cpu_s is not None and requests else None
+        ),
+    }
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds a process has used (all threads), from Linux's /proc; None
+    where that is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
