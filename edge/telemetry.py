@@ -57,17 +57,29 @@ class LatencySnapshot(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     def quantile_ms(self, q: float) -> float:
-        """The q-quantile (0..1) as its bucket's upper bound: never below the true value, at
-        most ~9 % above it. 0.0 when nothing was recorded."""
-        if self.count <= 0:
+        """The q-quantile (0..1) as its bucket's upper bound (or the maximum, if lower):
+        never below the true value, at most ~9 % above it. 0.0 when nothing was recorded."""
+        if self.count <= 0 or not self.buckets:
             return 0.0
         rank = max(1, math.ceil(q * self.count))
         seen = 0
+        found = self.buckets[-1][0]
         for index, count in self.buckets:
             seen += count
             if seen >= rank:
-                return bucket_upper_ms(index)
-        return bucket_upper_ms(self.buckets[-1][0]) if self.buckets else 0.0
+                found = index
+                break
+        return min(bucket_upper_ms(found), self.max_ms)
+
+    def binned(self, upper_ms: tuple[float, ...]) -> list[int]:
+        """Counts per display bin: bin k holds durations up to `upper_ms[k]` and over the
+        bound before it (by bucket upper bound); the last bin also holds everything longer."""
+        counts = [0] * len(upper_ms)
+        for index, count in self.buckets:
+            bound = bucket_upper_ms(index)
+            k = next((k for k, upper in enumerate(upper_ms) if bound <= upper), len(upper_ms) - 1)
+            counts[k] += count
+        return counts
 
     def mean_ms(self) -> float:
         return self.sum_ms / self.count if self.count else 0.0

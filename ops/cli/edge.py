@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -70,6 +70,99 @@ def serve(
         access_log=False,
         log_level=log_level,
     )
+
+
+@edge.command()
+@click.option("--url", help="The running edge (default http://JXC_EDGE_HOST:JXC_EDGE_PORT).")
+@click.option(
+    "--token",
+    envvar="JXC_EDGE_TOKEN",
+    required=True,
+    help="A terminal's bearer token (or JXC_EDGE_TOKEN); `jxc edge terminal add` issues one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the edge's answer as JSON.")
+def status(url: str | None, token: str, as_json: bool) -> None:
+    """How the running edge is doing: its event log and relay position, the log writer's
+    commits, and how long the edge itself takes to answer the POS hot routes.
+
+    Timings are the edge's own (from a request reaching it to its answer; from a fact queued
+    to its being durable), since the edge started, as percentiles and a chart of their
+    distribution from 0.1 ms to 1 s. What a terminal waits beyond them is the network and the
+    terminal itself.
+    """
+    import httpx
+
+    base = url or f"http://{_settings().host}:{_settings().port}"
+    try:
+        response = httpx.get(
+            f"{base.rstrip('/')}/v1/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the edge at {base}: {exc}") from exc
+    if response.status_code == 401:
+        raise click.ClickException(f"the edge at {base} refused the token (401)")
+    if response.status_code != 200:
+        raise click.ClickException(f"the edge at {base} answered {response.status_code}")
+    if as_json:
+        click.echo(response.text)
+        return
+    for line in render_status(response.json()):
+        click.echo(line)
+
+
+# Display bins of the timing charts: upper bounds in ms (the last also holds anything longer).
+_CHART_BINS_MS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
+_BARS = " ▁▂▃▄▅▆▇█"
+
+
+def render_status(status: dict[str, Any]) -> list[str]:
+    """`jxc edge status` for a person: one line per fact, a chart per timing."""
+    import msgspec
+
+    from edge.telemetry import LatencySnapshot
+
+    lines = [
+        f"store {status['store_id']} · last seq {status['last_seq']:,} · "
+        f"{status['outbox_pending']:,} events not yet in JetStream · {status['items']:,} items"
+    ]
+    relay = status.get("relay")
+    if relay is None:
+        lines.append("relay: off (offline edge)")
+    else:
+        lines.append(
+            f"relay: {'connected' if relay['connected'] else 'NOT CONNECTED'} · published "
+            f"through seq {relay['last_published_seq']:,} · cloud has through "
+            f"{relay['cloud_hwm']:,} · {relay['log_bytes'] / 1e6:,.1f} MB log"
+            + (" · OVER ITS DISK BUDGET" if relay["over_budget"] else "")
+        )
+    writer = status["writer"]
+    lines.append(
+        f"event log: {writer['commits']:,} commits, {writer['facts']:,} facts "
+        f"({writer['facts_per_commit']} a commit), {writer['events']:,} events, "
+        f"{writer['rejected']:,} rejected, {writer['queued']} queued (most {writer['queued_max']})"
+    )
+    lines.append(f"{'timings since start':30}  {'count':>9} {'p50':>8} {'p99':>8} {'max':>8}")
+    charted = [(f"POS {path}", f"pos {path}") for path in status["pos"]]
+    charted += [("commit", "writer commit"), ("fact queued → durable", "writer fact_wait")]
+    for label, name in charted:
+        snapshot = msgspec.convert(status["histograms"][name], LatencySnapshot)
+        summary = snapshot.summary()
+        counts = snapshot.binned(_CHART_BINS_MS)
+        top = max(counts) or 1
+        chart = "".join(_BARS[-(-count * (len(_BARS) - 1) // top)] for count in counts)
+        lines.append(
+            f"  {label:28}  {summary.count:>9,} {_ms(summary.p50_ms)} {_ms(summary.p99_ms)}"
+            f" {_ms(summary.max_ms)}  |{chart}|"
+        )
+    bins = " ".join(f"{upper:g}" for upper in _CHART_BINS_MS)
+    lines.append(f"  (charts: how many took up to {bins} ms, left to right)")
+    return lines
+
+
+def _ms(value: float) -> str:
+    return f"{value:>6.2f}ms" if value < 100 else f"{value:>6.0f}ms"
 
 
 @edge.group()

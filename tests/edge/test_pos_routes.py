@@ -154,7 +154,7 @@ async def test_the_edge_reports_its_own_timings(edge, store_db: Path) -> None:  
     status = (await client.get("/v1/status")).json()
     scans, redemptions = status["pos"]["/v1/scans"], status["pos"]["/v1/redemptions"]
     assert (scans["count"], redemptions["count"]) == (4, 3)
-    assert 0 < scans["p50_ms"] <= scans["p99_ms"] <= scans["max_ms"] * 1.1 + 0.001
+    assert 0 < scans["p50_ms"] <= scans["p99_ms"] <= scans["max_ms"]
     writer = status["writer"]
     events, _ = counts(store_db)
     assert writer["events"] == events - 1  # all but the item master, loaded before the edge ran

@@ -1,0 +1,54 @@
+"""`jxc edge status`: a running edge's position and timings, for a person or as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from litestar.testing import AsyncTestClient
+
+from edge.app import create_app
+from edge.eventlog.database import open_database
+from edge.settings import EdgeSettings
+from edge.terminals.store import issue_terminal_token
+from ops import services as local
+from ops.cli import main
+from ops.cli.edge import render_status
+
+
+async def test_the_status_reads_like_the_edge_answered(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    await (await open_database(db)).close()  # migrated, so the terminals table exists
+    token = issue_terminal_token(db, "pos-1")
+    settings = EdgeSettings(
+        store_id="s1", db_path=db, relay_enabled=False, coldchain_intake_enabled=False
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        for n in range(3):
+            await client.post("/v1/redemptions", json={"code": "NOPE", "client_id": f"c{n}"})
+        status = (await client.get("/v1/status")).json()
+    lines = render_status(status)
+    text = "\n".join(lines)
+    assert lines[0].startswith("store s1 · last seq 3")
+    assert "relay: off" in text
+    assert "event log: " in text
+    assert "3 facts" in text
+    redemptions = next(line for line in lines if "POS /v1/redemptions" in line)
+    assert " 2 " in redemptions  # the first call went through Litestar: not timed
+    chart = redemptions.split("|")[1]
+    assert len(chart) == 13
+    assert chart.strip()  # something is drawn
+    assert any("commit" in line and "|" in line for line in lines)
+
+
+def test_an_unreachable_edge_or_no_token_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("JXC_EDGE_TOKEN", raising=False)
+    url = f"http://127.0.0.1:{local.free_port()}"
+    runner = CliRunner()
+    missing = runner.invoke(main, ["edge", "status", "--url", url])
+    assert missing.exit_code == 2
+    assert "--token" in missing.output
+    unreachable = runner.invoke(main, ["edge", "status", "--url", url, "--token", "t"])
+    assert unreachable.exit_code == 1
+    assert f"cannot reach the edge at {url}" in unreachable.output
