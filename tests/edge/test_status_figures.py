@@ -32,7 +32,8 @@ async def test_figures_cover_only_the_calls_between_two_readings(store_db: Path)
         last = (await client.get("/v1/status")).json()
     figures = edge_figures(first, last, route="/v1/redemptions", requests=6, cpu_s=0.003)
     assert 0 < figures["edge_p50_ms"] <= figures["edge_p99_ms"]
-    assert figures["edge_p99_ms"] <= last["pos"]["/v1/redemptions"]["max_ms"]
+    # Never above the slowest answer (figures are rounded to 0.01 ms, the status to 0.001).
+    assert figures["edge_p99_ms"] <= last["pos"]["/v1/redemptions"]["max_ms"] + 0.005
     assert 0 < figures["commit_p50_ms"] <= figures["commit_p99_ms"]
     commits = last["writer"]["commits"] - first["writer"]["commits"]
     assert figures["facts_per_commit"] == round(6 / commits, 2)
