@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -52,3 +56,46 @@ def test_an_unreachable_edge_or_no_token_is_a_clear_error(monkeypatch) -> None: 
     unreachable = runner.invoke(main, ["edge", "status", "--url", url, "--token", "t"])
     assert unreachable.exit_code == 1
     assert f"cannot reach the edge at {url}" in unreachable.output
+
+
+def test_status_of_a_running_edge_process(tmp_path: Path) -> None:
+    """The real command against a real `jxc edge serve`: a table, JSON, and a refused token."""
+    db = tmp_path / "store.db"
+    port = local.free_port()
+    env = {
+        **os.environ,
+        "JXC_HOME": str(tmp_path),
+        "JXC_STORE_ID": "s9",
+        "JXC_EDGE_DB": str(db),
+        "JXC_RELAY_ENABLED": "0",
+        "JXC_COLDCHAIN_INTAKE": "0",
+    }
+    env.pop("JXC_EDGE_TOKEN", None)
+    edge = local.spawn_jxc(["edge", "serve", "--port", str(port)], env, tmp_path / "edge.log")
+    try:
+        local.wait_for_http_ok(f"http://127.0.0.1:{port}/healthz", timeout_s=60, process=edge)
+        token = issue_terminal_token(db, "pos-1")
+        url = f"http://127.0.0.1:{port}"
+        table = jxc("edge", "status", "--url", url, env={**env, "JXC_EDGE_TOKEN": token})
+        assert table.returncode == 0, table.stderr
+        assert table.stdout.startswith("store s9 · last seq")
+        assert "fact queued → durable" in table.stdout
+        as_json = jxc("edge", "status", "--url", url, "--token", token, "--json", env=env)
+        assert json.loads(as_json.stdout)["store_id"] == "s9"
+        refused = jxc("edge", "status", "--url", url, "--token", "jxct_wrong", env=env)
+        assert refused.returncode == 1
+        assert "refused the token (401)" in refused.stderr
+    finally:
+        edge.terminate()
+        edge.wait(timeout=30)
+
+
+def jxc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
