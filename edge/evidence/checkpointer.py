@@ -71,7 +71,7 @@ class Checkpointer:
         clock: Clock,
         device_id: str = "edge",
         interval_s: float = 60.0,
-        max_events: int = 10_000,
+        max_events: int = 1_000,
         owns_reader: bool = False,
     ) -> None:
         self._reader = reader
