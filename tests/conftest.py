@@ -8,8 +8,10 @@ gets its own database.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,26 @@ from ops import services as local
 settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def jxc() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `jxc ARGS` to its end as a real process (`python -m ops`, this interpreter), with
+    `env` over this process's environment; its exit code and output are the caller's to check."""
+
+    def run(
+        *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ops", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+
+    return run
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import sqlite3
 import stat
 import subprocess
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -345,18 +343,9 @@ def test_only_checkpoints_since_the_last_one_is_nothing_to_sign() -> None:
     assert plan_checkpoint(7, []).draft is None
 
 
-def jxc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **env},
-        check=False,
-    )
-
-
-def test_jxc_edge_checkpoint_and_keygen(tmp_path: Path) -> None:
+def test_jxc_edge_checkpoint_and_keygen(
+    tmp_path: Path, jxc: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     db = tmp_path / "store.db"
     asyncio.run(_seed(db))
     key = tmp_path / "keys" / "s1.key"

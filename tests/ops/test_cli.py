@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,7 @@ from click.testing import CliRunner
 from ops import services as local
 from ops.cli import main
 
-
-def jxc(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+Jxc = Callable[..., subprocess.CompletedProcess[str]]  # the `jxc` fixture (tests/conftest.py)
 
 
 def test_help_explains_every_command() -> None:
@@ -89,7 +77,7 @@ def test_items_load_records_events_and_refuses_bad_files(tmp_path: Path) -> None
     assert events == [("ItemMasterUpdated",), ("ItemMasterUpdated",)]
 
 
-def test_services_up_status_down(tmp_path: Path) -> None:
+def test_services_up_status_down(tmp_path: Path, jxc: Jxc) -> None:
     home = str(tmp_path / "home")
     ports = [str(local.free_port()) for _ in range(3)]
     up = jxc(
@@ -119,7 +107,7 @@ def test_services_up_status_down(tmp_path: Path) -> None:
     assert jxc("services", "status", "--home", home).returncode == 1
 
 
-def test_demo_lands_every_event_exactly_once(tmp_path: Path) -> None:
+def test_demo_lands_every_event_exactly_once(tmp_path: Path, jxc: Jxc) -> None:
     result = jxc(
         "demo",
         "--headless",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -58,7 +58,9 @@ def test_an_unreachable_edge_or_no_token_is_a_clear_error(monkeypatch) -> None: 
     assert f"cannot reach the edge at {url}" in unreachable.output
 
 
-def test_status_of_a_running_edge_process(tmp_path: Path) -> None:
+def test_status_of_a_running_edge_process(
+    tmp_path: Path, jxc: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     """The real command against a real `jxc edge serve`: a table, JSON, and a refused token."""
     db = tmp_path / "store.db"
     port = local.free_port()
@@ -70,7 +72,6 @@ def test_status_of_a_running_edge_process(tmp_path: Path) -> None:
         "JXC_RELAY_ENABLED": "0",
         "JXC_COLDCHAIN_INTAKE": "0",
     }
-    env.pop("JXC_EDGE_TOKEN", None)
     edge = local.spawn_jxc(["edge", "serve", "--port", str(port)], env, tmp_path / "edge.log")
     try:
         local.wait_for_http_ok(f"http://127.0.0.1:{port}/healthz", timeout_s=60, process=edge)
@@ -88,14 +89,3 @@ def test_status_of_a_running_edge_process(tmp_path: Path) -> None:
     finally:
         edge.terminate()
         edge.wait(timeout=30)
-
-
-def jxc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,18 +16,12 @@ from ops import services as local
 pytestmark = pytest.mark.integration
 
 
-def jxc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+Jxc = Callable[..., subprocess.CompletedProcess[str]]  # the `jxc` fixture (tests/conftest.py)
 
 
-def test_transport_status_reads_the_cloud(tmp_path: Path, nats_server: local.LocalServer) -> None:
+def test_transport_status_reads_the_cloud(
+    tmp_path: Path, nats_server: local.LocalServer, jxc: Jxc
+) -> None:
     port = local.free_port()
     env = {
         **os.environ,
