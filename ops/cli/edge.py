@@ -108,7 +108,11 @@ def status(url: str | None, token: str, as_json: bool) -> None:
     if as_json:
         click.echo(response.text)
         return
-    for line in render_status(response.json()):
+    try:
+        lines = render_status(response.json())
+    except (ValueError, KeyError, TypeError) as exc:  # not JSON, or not an edge's status
+        raise click.ClickException(f"{base} did not answer with an edge's status") from exc
+    for line in lines:
         click.echo(line)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,3 +90,33 @@ def test_status_of_a_running_edge_process(
     finally:
         edge.terminate()
         edge.wait(timeout=30)
+
+
+def test_something_else_at_the_url_is_a_clear_error(tmp_path: Path) -> None:
+    """Not an edge: a plain web server answers 404 for /v1/status, and 200 with a page that
+    is not an edge's status."""
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "status").write_text("<html>hello</html>")
+    port = local.free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        local.wait_for_http_ok(f"http://127.0.0.1:{port}/v1/status", timeout_s=30, process=server)
+        runner = CliRunner()
+        missing = runner.invoke(
+            main, ["edge", "status", "--url", f"http://127.0.0.1:{port}/nowhere", "--token", "t"]
+        )
+        assert missing.exit_code == 1
+        assert "answered 404" in missing.output
+        not_an_edge = runner.invoke(
+            main, ["edge", "status", "--url", f"http://127.0.0.1:{port}", "--token", "t"]
+        )
+        assert not_an_edge.exit_code == 1, not_an_edge.output
+        assert "did not answer with an edge's status" in not_an_edge.output
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
