@@ -113,10 +113,6 @@ def from_epoch_us(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def epoch_us(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def report_records(trace: LotTrace) -> Iterable[TraceRecord]:
     yield from trace.records
     yield from trace.sales
