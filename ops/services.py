@@ -81,10 +81,19 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie child still answers kill(0); check its state.
-    with contextlib.suppress(OSError):
+    fields = proc_stat(pid)
+    return fields is None or fields[0] != "Z"
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """Linux's /proc/<pid>/stat after the command name (which may hold spaces and
+    parentheses): state first, then ppid, …; utime and stime are [11] and [12]. None where
+    there is no such file."""
+    try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.split(")")[-1].split()[0] != "Z"
-    return True
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
 
 
 def _signal_and_wait(

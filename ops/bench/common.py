@@ -21,7 +21,6 @@ import os
 import subprocess
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, cast
 
 import click
@@ -371,10 +370,7 @@ def edge_figures(
 def process_cpu_s(pid: int) -> float | None:
     """User + system CPU seconds a process has used (all threads), from Linux's /proc; None
     where that is not available."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = local.proc_stat(pid)
+    if fields is None:
         return None
-    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -92,26 +92,28 @@ def status(url: str | None, token: str, as_json: bool) -> None:
     """
     import httpx
 
-    base = url or f"http://{_settings().host}:{_settings().port}"
+    if url is None:
+        settings = _settings()
+        url = f"http://{settings.host}:{settings.port}"
     try:
         response = httpx.get(
-            f"{base.rstrip('/')}/v1/status",
+            f"{url.rstrip('/')}/v1/status",
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
     except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the edge at {base}: {exc}") from exc
+        raise click.ClickException(f"cannot reach the edge at {url}: {exc}") from exc
     if response.status_code == 401:
-        raise click.ClickException(f"the edge at {base} refused the token (401)")
+        raise click.ClickException(f"the edge at {url} refused the token (401)")
     if response.status_code != 200:
-        raise click.ClickException(f"the edge at {base} answered {response.status_code}")
+        raise click.ClickException(f"the edge at {url} answered {response.status_code}")
     if as_json:
         click.echo(response.text)
         return
     try:
         lines = render_status(response.json())
     except (ValueError, KeyError, TypeError) as exc:  # not JSON, or not an edge's status
-        raise click.ClickException(f"{base} did not answer with an edge's status") from exc
+        raise click.ClickException(f"{url} did not answer with an edge's status") from exc
     for line in lines:
         click.echo(line)
 

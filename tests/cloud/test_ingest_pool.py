@@ -16,6 +16,7 @@ import pytest
 
 from cloud.ingest.pool import PreparePool
 from cloud.ingest.rows import Poison, PreparedBatch, prepare_messages
+from ops import services as local
 from protocol.batch import encode_batch
 from protocol.envelope import GENESIS_HASH, encode_envelope, seal
 from protocol.events import ItemScanned
@@ -111,14 +112,6 @@ asyncio.run(main())
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_workers_leave_when_the_ingest_process_is_killed() -> None:
     parent = subprocess.Popen(
@@ -131,12 +124,12 @@ def test_workers_leave_when_the_ingest_process_is_killed() -> None:
         assert parent.stdout is not None
         workers = [int(pid) for pid in parent.stdout.readline().split()]
         assert len(workers) == 2
-        assert all(_alive(pid) for pid in workers)
+        assert all(local.pid_alive(pid) for pid in workers)
         parent.kill()
         parent.wait(10)
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(local.pid_alive(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(_alive(pid) for pid in workers)
+        assert not any(local.pid_alive(pid) for pid in workers)
     finally:
         parent.kill()
